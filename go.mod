@@ -1,0 +1,3 @@
+module github.com/obxhub/obx
+
+go 1.26
