@@ -201,3 +201,12 @@ type OperationResult struct {
 	BankTranDay  string // YYYYMMDD, the bank's business date
 	HolderName   string
 }
+
+// BankDirectory finds participating banks by code. The hub's directory wraps
+// each bank with per-bank timeouts and a circuit breaker.
+type BankDirectory interface {
+	// Bank returns the bank with code. ENOTFOUND wrapping ErrUnknownBank if none.
+	Bank(code string) (Bank, error)
+	// Banks returns every bank, ordered by code.
+	Banks() []Bank
+}

@@ -1,0 +1,211 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/obxhub/obx"
+)
+
+// Migrations holds the embedded schema migrations, applied by Migrate.
+//
+//go:embed migrations/*.sql
+var Migrations embed.FS
+
+// Engines.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite"
+)
+
+// DB is a connection pool to one hub database, with the engine it speaks.
+type DB struct {
+	db     *sql.DB
+	engine string
+
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+// Open connects to the database named by dsn: "postgres://…" or "postgresql://…"
+// for PostgreSQL, "sqlite://path" or "sqlite:path" for SQLite (the file is
+// created if missing). It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	engine, driver, source, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	sqldb, err := sql.Open(driver, source)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", engine, err)
+	}
+	if engine == SQLite {
+		// Transactions take the write lock at BEGIN (_txlock=immediate), so
+		// SQLite has one writer at a time and read-then-write transactions
+		// cannot deadlock on lock upgrades; plain reads run concurrently (WAL).
+		sqldb.SetMaxOpenConns(8)
+	} else {
+		sqldb.SetMaxOpenConns(32)
+	}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
+	}
+	return &DB{db: sqldb, engine: engine, Now: time.Now}, nil
+}
+
+func parseDSN(dsn string) (engine, driver, source string, err error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return Postgres, "pgx", dsn, nil
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+		if path == "" {
+			return "", "", "", obx.Errorf(obx.EINVALID, "sqlite database URL %q has no path", dsn)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "foreign_keys(ON)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Set("_txlock", "immediate")
+		return SQLite, "sqlite", "file:" + path + "?" + q.Encode(), nil
+	}
+	return "", "", "", obx.Errorf(obx.EINVALID, "database URL %q: want postgres://… or sqlite://path", dsn)
+}
+
+// Engine returns Postgres or SQLite.
+func (db *DB) Engine() string { return db.engine }
+
+// SQL returns the underlying pool, for health checks.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Migrate applies every embedded migration not yet applied and returns the
+// versions it applied, in order.
+func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error) {
+	fsys, err := fs.Sub(Migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectPostgres
+	if db.engine == SQLite {
+		dialect = goose.DialectSQLite3
+	}
+	p, err := goose.NewProvider(dialect, db.db, fsys)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	var applied []int64
+	for _, r := range results {
+		if r.Error == nil {
+			applied = append(applied, r.Source.Version)
+			if logger != nil {
+				logger.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+			}
+		}
+	}
+	if err != nil {
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	return applied, nil
+}
+
+// Version returns the current schema version.
+func (db *DB) Version(ctx context.Context) (int64, error) {
+	fsys, _ := fs.Sub(Migrations, "migrations")
+	dialect := goose.DialectPostgres
+	if db.engine == SQLite {
+		dialect = goose.DialectSQLite3
+	}
+	p, err := goose.NewProvider(dialect, db.db, fsys)
+	if err != nil {
+		return 0, err
+	}
+	return p.GetDBVersion(ctx)
+}
+
+// transact runs fn in a transaction, committing if fn returns nil. It retries
+// serialization failures and deadlocks, which PostgreSQL reports under
+// contention and which are safe to retry because the whole transaction reruns.
+func (db *DB) transact(ctx context.Context, fn func(*sql.Tx) error) error {
+	const attempts = 5
+	var err error
+	for i := 0; i < attempts; i++ {
+		err = db.transactOnce(ctx, fn)
+		if !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(i+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (db *DB) transactOnce(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == sqlite3.SQLITE_BUSY
+	}
+	return false
+}
+
+// isUniqueViolation reports whether err is a unique-constraint violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// notFound converts sql.ErrNoRows into an ENOTFOUND *obx.Error with message.
+func notFound(err error, message string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return obx.WrapError(obx.ENOTFOUND, message, err)
+	}
+	return err
+}
