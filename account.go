@@ -71,21 +71,23 @@ func (a *Account) NumberMasked() string { return MaskAccountNum(a.Number) }
 
 // Consent checks that the account may be used for scope (ScopeInquiry or
 // ScopeTransfer) at now. It returns an EFORBIDDEN *Error wrapping
-// ErrAccountCancelled, ErrConsentMissing or ErrConsentExpired.
+// ErrAccountCancelled, or ErrConsentMissing/ErrConsentExpired (inquiry) or
+// ErrWithdrawConsentMissing/ErrWithdrawConsentExpired (transfer).
 func (a *Account) Consent(scope string, now time.Time) error {
 	if a.State == AccountStateCancelled {
 		return errorWith(EFORBIDDEN, ErrAccountCancelled, "The account registration was cancelled.")
 	}
 	agreed, expires := a.InquiryAgreedAt, a.InquiryExpiresAt
-	what := "inquiry"
+	what, missing, expired := "inquiry", ErrConsentMissing, ErrConsentExpired
 	if scope == ScopeTransfer {
-		agreed, expires, what = a.TransferAgreedAt, a.TransferExpiresAt, "withdrawal"
+		agreed, expires = a.TransferAgreedAt, a.TransferExpiresAt
+		what, missing, expired = "withdrawal", ErrWithdrawConsentMissing, ErrWithdrawConsentExpired
 	}
 	if agreed.IsZero() {
-		return errorWith(EFORBIDDEN, ErrConsentMissing, "The user has not consented to "+what+" on this account.")
+		return errorWith(EFORBIDDEN, missing, "The user has not consented to "+what+" on this account.")
 	}
 	if !expires.IsZero() && !now.Before(expires) {
-		return errorWith(EFORBIDDEN, ErrConsentExpired, "The user's "+what+" consent on this account has expired.")
+		return errorWith(EFORBIDDEN, expired, "The user's "+what+" consent on this account has expired.")
 	}
 	return nil
 }

@@ -77,10 +77,16 @@ func ErrorMessage(err error) string {
 // Each is wrapped inside an *Error carrying the matching code, so callers that only
 // know codes still classify it; the KFTC mapping checks them with errors.Is.
 var (
-	// ErrConsentMissing: the account has no consent for the requested service.
-	ErrConsentMissing = errors.New("consent missing")
-	// ErrConsentExpired: the account's consent for the requested service has expired.
-	ErrConsentExpired = errors.New("consent expired")
+	// ErrConsentMissing: the account has no inquiry consent (제3자정보제공동의).
+	ErrConsentMissing = errors.New("inquiry consent missing")
+	// ErrConsentExpired: the account's inquiry consent has expired.
+	ErrConsentExpired = errors.New("inquiry consent expired")
+	// ErrWithdrawConsentMissing: the account has no withdrawal consent (출금동의).
+	ErrWithdrawConsentMissing = errors.New("withdrawal consent missing")
+	// ErrWithdrawConsentExpired: the account's withdrawal consent has expired.
+	ErrWithdrawConsentExpired = errors.New("withdrawal consent expired")
+	// ErrScope: the token does not grant the scope the API needs.
+	ErrScope = errors.New("scope not granted")
 	// ErrWrongUser: the fintech use number belongs to another user than the token's.
 	ErrWrongUser = errors.New("account belongs to another user")
 	// ErrAccountCancelled: the account registration was cancelled.

@@ -116,8 +116,8 @@ func TestRegisterAndConsents(t *testing.T) {
 			if err := a.Consent(obx.ScopeInquiry, t0.Add(time.Hour)); err != nil {
 				t.Errorf("inquiry consent: %v", err)
 			}
-			if err := a.Consent(obx.ScopeTransfer, t0); !errors.Is(err, obx.ErrConsentMissing) {
-				t.Errorf("transfer consent = %v, want ErrConsentMissing", err)
+			if err := a.Consent(obx.ScopeTransfer, t0); !errors.Is(err, obx.ErrWithdrawConsentMissing) {
+				t.Errorf("transfer consent = %v, want ErrWithdrawConsentMissing", err)
 			}
 			if err := a.Consent(obx.ScopeInquiry, t0.AddDate(1, 0, 0)); !errors.Is(err, obx.ErrConsentExpired) {
 				t.Errorf("inquiry consent after a year = %v, want ErrConsentExpired", err)
