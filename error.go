@@ -99,6 +99,8 @@ var (
 	ErrBankMaintenance = errors.New("bank in maintenance")
 	// ErrBankDown: the bank is down or its circuit breaker is open.
 	ErrBankDown = errors.New("bank down")
+	// ErrUnknownUser: the TSP has no user with this user_seq_no.
+	ErrUnknownUser = errors.New("unknown user")
 	// ErrUnknownBank: no participating bank has this code.
 	ErrUnknownBank = errors.New("unknown bank")
 )

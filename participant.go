@@ -62,4 +62,7 @@ type ParticipantStore interface {
 	CreateClient(ctx context.Context, c *Client) error
 	// Client returns a client by client_id. ENOTFOUND if none.
 	Client(ctx context.Context, id string) (*Client, error)
+	// UpdateClient saves c's name, redirect URIs, scopes and revocation time.
+	// ENOTFOUND if there is no such client.
+	UpdateClient(ctx context.Context, c *Client) error
 }

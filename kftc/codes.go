@@ -36,6 +36,7 @@ const (
 	CodeAuthParam     = "O0001"
 	CodeTokenRejected = "O0002"
 	CodeTokenExpired  = "O0003"
+	CodeNoSuchAPI     = "O0005"
 	CodeMethod        = "O0010"
 	CodeScope         = "O0011"
 )
@@ -70,6 +71,7 @@ var Messages = map[string]string{
 	CodeAuthParam:           "인증 파라미터 오류",
 	CodeTokenRejected:       "Access Token 거부",
 	CodeTokenExpired:        "Access Token 만료",
+	CodeNoSuchAPI:           "허용되지 않은 API 접근",
 	CodeMethod:              "허용되지 않은 http method",
 	CodeScope:               "허용되지 않은 Scope 입니다.",
 }
@@ -98,6 +100,7 @@ var sentinelCodes = []struct {
 	{obx.ErrWithdrawConsentMissing, CodeNoWithdrawConsent},
 	{obx.ErrWithdrawConsentExpired, CodeWithdrawConsentExp},
 	{obx.ErrUserClosed, CodeUserClosed},
+	{obx.ErrUnknownUser, CodeNoSuchUser},
 	{obx.ErrBankMaintenance, CodeNotInquiryTime},
 	{obx.ErrBankDown, CodeBankError},
 	{obx.ErrUnknownBank, CodeFormat},

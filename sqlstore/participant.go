@@ -104,6 +104,20 @@ func (db *DB) Client(ctx context.Context, id string) (*obx.Client, error) {
 	return &c, nil
 }
 
+// UpdateClient implements obx.ParticipantStore.
+func (db *DB) UpdateClient(ctx context.Context, c *obx.Client) error {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE clients SET name = $1, redirect_uris = $2, scopes = $3, revoked_at = $4 WHERE client_id = $5`,
+		c.Name, strings.Join(c.RedirectURIs, "\n"), strings.Join(c.Scopes, " "), db.ts(c.RevokedAt), c.ID)
+	if err != nil {
+		return fmt.Errorf("update client: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return obx.Errorf(obx.ENOTFOUND, "No such client.")
+	}
+	return nil
+}
+
 func splitNonEmpty(s, sep string) []string {
 	var out []string
 	for _, p := range strings.Split(s, sep) {

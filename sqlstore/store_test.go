@@ -74,6 +74,17 @@ func TestParticipants(t *testing.T) {
 		if diff := cmp.Diff(c, gotC); diff != "" {
 			t.Errorf("Client (-want +got):\n%s", diff)
 		}
+		c.RedirectURIs = []string{"http://127.0.0.1:5555/cb"}
+		c.RevokedAt = t0.Add(time.Hour)
+		if err := db.UpdateClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if gotC, _ = db.Client(ctx, "client-1"); !cmp.Equal(c, gotC) {
+			t.Errorf("after UpdateClient: %s", cmp.Diff(c, gotC))
+		}
+		if err := db.UpdateClient(ctx, &obx.Client{ID: "nope"}); obx.ErrorCode(err) != obx.ENOTFOUND {
+			t.Errorf("UpdateClient(unknown) = %v", err)
+		}
 		if _, err := db.Client(ctx, "nope"); obx.ErrorCode(err) != obx.ENOTFOUND {
 			t.Errorf("Client(unknown) = %v, want not_found", err)
 		}
