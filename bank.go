@@ -41,7 +41,8 @@ type Bank interface {
 	// Credit adds op.Amount to op.AccountNum, idempotent by op.ID.
 	Credit(ctx context.Context, op Operation) (*OperationResult, error)
 	// Operation returns the outcome of an earlier Debit or Credit by its id.
-	// ENOTFOUND if the bank never applied an operation with that id.
+	// ENOTFOUND if the bank has no record of an operation with that id; a
+	// recorded refusal is returned with Status OperationRejected.
 	Operation(ctx context.Context, id string) (*OperationResult, error)
 }
 

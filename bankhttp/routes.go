@@ -1,0 +1,22 @@
+package bankhttp
+
+// routes registers the whole protocol on one screen. docs/bank-protocol.md
+// describes each endpoint.
+func (s *Server) routes() {
+	s.mux.Handle("POST /bank/v1/signin", s.apiHandler(s.handleSignIn))
+	s.mux.Handle("GET /bank/v1/customers/{ci}", s.apiHandler(s.handleCustomer))
+	s.mux.Handle("GET /bank/v1/accounts/{num}", s.apiHandler(s.handleAccount))
+	s.mux.Handle("GET /bank/v1/accounts/{num}/balance", s.apiHandler(s.handleBalance))
+	s.mux.Handle("GET /bank/v1/accounts/{num}/transactions", s.apiHandler(s.handleTransactions))
+	s.mux.Handle("GET /bank/v1/status", s.apiHandler(s.handleStatus))
+	s.mux.Handle("POST /bank/v1/debits", s.apiHandler(s.handleDebit))
+	s.mux.Handle("POST /bank/v1/credits", s.apiHandler(s.handleCredit))
+	s.mux.Handle("GET /bank/v1/operations/{id}", s.apiHandler(s.handleOperation))
+	if s.faults != nil {
+		s.mux.Handle("GET /sim/v1/faults", s.apiHandler(s.handleFaultsGet))
+		s.mux.Handle("PUT /sim/v1/faults", s.apiHandler(s.handleFaultsPut))
+	}
+	// Everything else, wrong methods included, is a JSON 404 that the client
+	// tells apart from a missing customer or operation.
+	s.mux.Handle("/", s.apiHandler(s.handleNoRoute))
+}
