@@ -327,10 +327,6 @@ func (db *DB) SetLinkState(ctx context.Context, tspID int64, seqNo, state string
 				return fmt.Errorf("cancel accounts of closed user: %w", err)
 			}
 		}
-		return revokeUserTokensHook(ctx, tx, tspID, seqNo)
+		return revokeUserTokens(ctx, tx, tspID, seqNo)
 	})
 }
-
-// revokeUserTokensHook revokes the TSP's tokens for a user inside tx. It is a
-// variable until the token store lands.
-var revokeUserTokensHook = func(ctx context.Context, tx *sql.Tx, tspID int64, seqNo string) error { return nil }

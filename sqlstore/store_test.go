@@ -63,7 +63,7 @@ func TestParticipants(t *testing.T) {
 
 		c := &obx.Client{ID: "client-1", TSPID: tsp.ID, Name: "App", SecretHash: []byte("$2a$hash"),
 			RedirectURIs: []string{"https://app.example/cb", "http://localhost:9000/cb"},
-			Scopes: []string{"login", "inquiry", "transfer", "oob"}, Env: obx.EnvSandbox, CreatedAt: t0}
+			Scopes:       []string{"login", "inquiry", "transfer", "oob"}, Env: obx.EnvSandbox, CreatedAt: t0}
 		if err := db.CreateClient(ctx, c); err != nil {
 			t.Fatal(err)
 		}
