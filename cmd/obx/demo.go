@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/obxhub/obx"
+	"github.com/obxhub/obx/banksim"
+	"github.com/obxhub/obx/oauth"
+)
+
+// demoState is DIR/demo.json: everything a person or a script needs to act as
+// a TSP against the demo hub. It also keeps the demo clients' secrets, which
+// the database stores only hashed, so that a restart prints the same ones.
+type demoState struct {
+	BaseURL      string         `json:"base_url"`
+	AuthorizeURL string         `json:"authorize_url"`
+	TSPs         []demoTSP      `json:"tsps"`
+	Customers    []demoCustomer `json:"customers"`
+	Banks        []demoBank     `json:"banks"`
+}
+
+type demoTSP struct {
+	Name          string   `json:"name"`
+	ClientID      string   `json:"client_id"`
+	ClientSecret  string   `json:"client_secret"`
+	ClientUseCode string   `json:"client_use_code"`
+	Scopes        []string `json:"scopes"`
+	SelfAuth      bool     `json:"self_auth"`
+	RedirectURIs  []string `json:"redirect_uris"`
+}
+
+type demoCustomer struct {
+	Name   string      `json:"name"`
+	Logins []demoLogin `json:"logins"`
+}
+
+type demoLogin struct {
+	BankCodeStd string `json:"bank_code_std"`
+	Login       string `json:"login"`
+	Password    string `json:"password"`
+}
+
+type demoBank struct {
+	BankCodeStd string `json:"bank_code_std"`
+	BankName    string `json:"bank_name"`
+}
+
+// demoTSPs are the demo's fintech apps: an ordinary one and a
+// self-authenticating one (scope sa).
+var demoTSPs = []struct {
+	name, code string
+	selfAuth   bool
+}{
+	{"오비엑스페이 (데모)", "T990000001", false},
+	{"셀프인증핀테크 (데모)", "T990000002", true},
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "Runs the whole hub in one process on an embedded SQLite database under --data,\nwith simulated banks and demo TSPs and customers created on first start. It\nprints the base URL, the demo credentials and an authorize URL, and writes them\nto DATA/demo.json. Sandbox tools (headless consent, fault injection) are on.", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	data := fs.String("data", "./obx-data", "directory for the database, the banks' ledgers and demo.json")
+	seed := fs.Int64("seed", 1, "seed of the deterministic demo data")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, *logFormat)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	base := "http://" + ln.Addr().String()
+
+	var banks []bankSpec
+	for _, b := range banksim.DemoBanks {
+		banks = append(banks, bankSpec{Code: b.Code, Name: b.Name})
+	}
+	h, err := openHub(ctx, hubConfig{
+		DSN: "sqlite://" + filepath.Join(*data, "obx.db"), Sandbox: true, Banks: banks,
+		SimDir: *data, Seed: *seed, BankTimeout: 5 * time.Second, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	state, err := seedDemo(ctx, h, *data, base, *seed)
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	printDemo(stdout, state)
+	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("obx demo listening", "base_url", base)
+	return serveUntilDone(ctx, srv, ln, logger)
+}
+
+// seedDemo creates the demo TSPs and clients if missing, points their redirect
+// URIs at this run's address, and writes demo.json. It is idempotent.
+func seedDemo(ctx context.Context, h *hub, dir, base string, seed int64) (*demoState, error) {
+	path := filepath.Join(dir, "demo.json")
+	var old demoState
+	if b, err := os.ReadFile(path); err == nil {
+		json.Unmarshal(b, &old)
+	}
+	st := &demoState{BaseURL: base}
+	for i, d := range demoTSPs {
+		tsp, err := h.db.TSPByUseCode(ctx, d.code)
+		if obx.ErrorCode(err) == obx.ENOTFOUND {
+			tsp = &obx.TSP{Name: d.name, ClientUseCode: d.code, Status: obx.TSPActive, SelfAuth: d.selfAuth}
+			err = h.db.CreateTSP(ctx, tsp)
+		}
+		if err != nil {
+			return nil, err
+		}
+		scopes := []string{obx.ScopeLogin, obx.ScopeInquiry, obx.ScopeTransfer, obx.ScopeOOB}
+		if d.selfAuth {
+			scopes = append(scopes, obx.ScopeSA)
+		}
+		uris := []string{base + "/sandbox/callback", "http://localhost:3000/callback"}
+		t := demoTSP{Name: d.name, ClientUseCode: d.code, Scopes: scopes, SelfAuth: d.selfAuth, RedirectURIs: uris}
+
+		// Reuse the client from demo.json when it is still in the database.
+		var c *obx.Client
+		if i < len(old.TSPs) && old.TSPs[i].ClientUseCode == d.code {
+			if c, err = h.db.Client(ctx, old.TSPs[i].ClientID); err == nil && c.TSPID == tsp.ID && c.RevokedAt.IsZero() {
+				t.ClientID, t.ClientSecret = c.ID, old.TSPs[i].ClientSecret
+			} else {
+				c = nil
+			}
+		}
+		if c == nil {
+			id, secret := oauth.NewClientCredentials()
+			hash, err := oauth.HashSecret(secret)
+			if err != nil {
+				return nil, err
+			}
+			c = &obx.Client{ID: id, TSPID: tsp.ID, Name: d.name + " app", SecretHash: hash,
+				RedirectURIs: uris, Scopes: scopes, Env: obx.EnvSandbox}
+			if err := h.db.CreateClient(ctx, c); err != nil {
+				return nil, err
+			}
+			t.ClientID, t.ClientSecret = id, secret
+		} else {
+			c.RedirectURIs, c.Scopes = uris, scopes
+			if err := h.db.UpdateClient(ctx, c); err != nil {
+				return nil, err
+			}
+		}
+		st.TSPs = append(st.TSPs, t)
+	}
+	for _, c := range banksim.DemoCustomers(seed) {
+		dc := demoCustomer{Name: c.Name}
+		for _, l := range c.Logins() {
+			dc.Logins = append(dc.Logins, demoLogin{BankCodeStd: l.BankCode, Login: l.Login, Password: l.Password})
+		}
+		st.Customers = append(st.Customers, dc)
+	}
+	for _, b := range banksim.DemoBanks {
+		st.Banks = append(st.Banks, demoBank{BankCodeStd: b.Code, BankName: b.Name})
+	}
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {st.TSPs[0].ClientID},
+		"redirect_uri": {st.TSPs[0].RedirectURIs[0]}, "scope": {"login inquiry transfer"},
+		"state": {"12345678901234567890123456789012"}, "auth_type": {"0"},
+	}
+	st.AuthorizeURL = base + "/oauth/2.0/authorize?" + q.Encode()
+
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	return st, os.Rename(tmp, path)
+}
+
+func printDemo(w io.Writer, st *demoState) {
+	fmt.Fprintf(w, "obx demo hub: %s\n\n", st.BaseURL)
+	for _, t := range st.TSPs {
+		fmt.Fprintf(w, "TSP %s (scopes: %v)\n  client_id       %s\n  client_secret   %s\n  client_use_code %s\n  redirect_uri    %s\n\n",
+			t.Name, t.Scopes, t.ClientID, t.ClientSecret, t.ClientUseCode, t.RedirectURIs[0])
+	}
+	fmt.Fprintln(w, "Sandbox customers (bank code: login / password):")
+	for _, c := range st.Customers {
+		fmt.Fprintf(w, "  %s:", c.Name)
+		for _, l := range c.Logins {
+			fmt.Fprintf(w, " %s %s/%s", l.BankCodeStd, l.Login, l.Password)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nOpen this in a browser to consent as a customer:\n  %s\n\n", st.AuthorizeURL)
+	fmt.Fprintln(w, "The same, for scripts: demo.json in the data directory.")
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/obxhub/obx"
+	"github.com/obxhub/obx/bankguard"
+	"github.com/obxhub/obx/bankhttp"
+	"github.com/obxhub/obx/banksim"
+	obxhttp "github.com/obxhub/obx/http"
+	"github.com/obxhub/obx/oauth"
+	"github.com/obxhub/obx/sqlstore"
+)
+
+// newLogger returns a slog logger writing text (for people) or JSON (for log
+// pipelines) to w.
+func newLogger(w io.Writer, format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+// serveUntilDone serves on ln until ctx ends, then shuts down gracefully:
+// in-flight requests get up to 15 seconds to finish.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// bankSpec says how the hub reaches one bank: in process (URL "") or over the
+// bank adapter protocol at URL.
+type bankSpec struct {
+	Code, Name string
+	URL        string
+	Token      string
+}
+
+// hubConfig is everything demo and serve configure.
+type hubConfig struct {
+	DSN         string
+	Sandbox     bool // sandbox-only tools: headless consent, fault injection, callback page
+	Banks       []bankSpec
+	SimDir      string // where in-process simulated banks keep their ledgers
+	Seed        int64
+	BankTimeout time.Duration
+	AccessTTL   time.Duration
+	Logger      *slog.Logger
+}
+
+// hub is the assembled system: database, banks, OAuth server and HTTP handler.
+type hub struct {
+	db      *sqlstore.DB
+	banks   *bankguard.Directory
+	sims    map[string]*banksim.Bank
+	oauth   *oauth.Server
+	handler http.Handler
+}
+
+// openHub connects, migrates, opens the banks and builds the HTTP handler.
+func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
+	h := &hub{sims: map[string]*banksim.Bank{}}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	if h.db, err = sqlstore.Open(ctx, cfg.DSN); err != nil {
+		return nil, err
+	}
+	applied, err := h.db.Migrate(ctx, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) > 0 {
+		cfg.Logger.Info("database migrated", "engine", h.db.Engine(), "applied", len(applied))
+	}
+
+	metrics := obxhttp.NewMetrics(func() map[string]bool {
+		up := map[string]bool{}
+		for _, b := range h.banks.Banks() {
+			g, _ := h.banks.Guarded(b.Code())
+			up[b.Code()] = !g.Open()
+		}
+		return up
+	})
+	guard := bankguard.Config{
+		Timeout: cfg.BankTimeout,
+		Observe: func(bank, op string, d time.Duration, err error) {
+			metrics.ObserveBankCall(bank, op, d, callResult(err))
+		},
+	}
+	h.banks = bankguard.New(guard)
+	httpClient := &http.Client{Timeout: cfg.BankTimeout + time.Second}
+	for _, b := range cfg.Banks {
+		if b.URL != "" {
+			c, err := bankhttp.NewClient(bankhttp.Config{
+				Code: b.Code, Name: b.Name, BaseURL: b.URL, Token: b.Token, HTTPClient: httpClient,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("bank %s: %w", b.Code, err)
+			}
+			h.banks.Add(guard, c)
+			continue
+		}
+		sim, err := banksim.Open(ctx, banksim.Config{
+			Code: b.Code, Name: b.Name, Seed: cfg.Seed, Logger: cfg.Logger,
+			DSN: filepath.Join(cfg.SimDir, "bank-"+b.Code+".db"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("simulated bank %s: %w", b.Code, err)
+		}
+		h.sims[b.Code] = sim
+		h.banks.Add(guard, sim)
+	}
+
+	secret, err := h.db.Secret(ctx, "oauth-hmac", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.oauth, err = oauth.New(oauth.Config{
+		Participants: h.db, Accounts: h.db, Tokens: h.db, Flows: h.db, Banks: h.banks,
+		Secret: secret, Sandbox: cfg.Sandbox, AccessTTL: cfg.AccessTTL, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	srv := &obxhttp.Server{
+		Service: &obx.Service{Accounts: h.db, Banks: h.banks, Now: time.Now},
+		Tokens:  h.oauth,
+		Mounts:  []obxhttp.Mounter{h.oauth},
+		Ready:   func(ctx context.Context) error { return h.db.SQL().PingContext(ctx) },
+		Logger:  cfg.Logger,
+		Metrics: metrics,
+	}
+	if cfg.Sandbox {
+		sb := &obxhttp.Sandbox{Faults: map[string]http.Handler{}}
+		for code, sim := range h.sims {
+			sb.Faults[code] = bankhttp.NewServer(sim, sim, cfg.Logger)
+		}
+		srv.Mounts = append(srv.Mounts, sb)
+	}
+	h.handler = srv.Handler()
+	return h, nil
+}
+
+// callResult names how a bank call ended, for metrics.
+func callResult(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var be *obx.BankError
+	if errors.As(err, &be) {
+		return "refused"
+	}
+	return obx.ErrorCode(err)
+}
+
+// Close releases the database and the simulated banks.
+func (h *hub) Close() {
+	for _, s := range h.sims {
+		s.Close()
+	}
+	if h.db != nil {
+		h.db.Close()
+	}
+}
