@@ -56,7 +56,7 @@ func newHub(t testing.TB, e dbtest.Engine, opts hubOptions) *testHub {
 	}
 	o, err := oauth.New(oauth.Config{
 		Participants: h.db, Accounts: h.db, Tokens: h.db, Flows: h.db, Banks: h.dir,
-		Secret: []byte("0123456789abcdef0123456789abcdef"), Sandbox: true, BCryptCost: 4,
+		Secret: []byte("0123456789abcdef0123456789abcdef"), Sandbox: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func (h *testHub) newTSP(t testing.TB, o *oauth.Server, code string, selfAuth bo
 		t.Fatal(err)
 	}
 	id, secret := oauth.NewClientCredentials()
-	hash, err := o.HashSecret(secret)
+	hash, err := oauth.HashSecret(secret)
 	if err != nil {
 		t.Fatal(err)
 	}

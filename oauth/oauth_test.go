@@ -97,11 +97,10 @@ func newEnv(t testing.TB, e dbtest.Engine, opts envOptions) *testEnv {
 
 	env.o, err = oauth.New(oauth.Config{
 		Participants: env.db, Accounts: env.db, Tokens: env.db, Flows: env.db, Banks: env.banks,
-		Secret:     []byte("0123456789abcdef0123456789abcdef-test"),
-		Sandbox:    !opts.production,
-		BCryptCost: 4,
-		Now:        env.clock.Now,
-		Logger:     opts.logger,
+		Secret:  []byte("0123456789abcdef0123456789abcdef-test"),
+		Sandbox: !opts.production,
+		Now:     env.clock.Now,
+		Logger:  opts.logger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +122,7 @@ func (env *testEnv) newApp(t testing.TB, code string, selfAuth bool, clientEnv s
 		t.Fatal(err)
 	}
 	id, secret := oauth.NewClientCredentials()
-	hash, err := env.o.HashSecret(secret)
+	hash, err := oauth.HashSecret(secret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package oauth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -54,10 +56,6 @@ type Config struct {
 	CodeTTL    time.Duration // default DefaultCodeTTL
 	ConsentTTL time.Duration // expiry of the inquiry/transfer consents; default DefaultConsentTTL
 
-	// BCryptCost is the cost of client secret hashes made by HashSecret; 0
-	// means fosite's default (12). Comparisons use each hash's own cost.
-	BCryptCost int
-
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default discards
 }
@@ -74,7 +72,6 @@ type Server struct {
 	sandbox    bool
 	accessTTL  time.Duration
 	consentTTL time.Duration
-	bcryptCost int
 	now        func() time.Time
 	logger     *slog.Logger
 
@@ -124,7 +121,6 @@ func New(cfg Config) (*Server, error) {
 		sandbox:      cfg.Sandbox,
 		accessTTL:    cfg.AccessTTL,
 		consentTTL:   cfg.ConsentTTL,
-		bcryptCost:   cfg.BCryptCost,
 		now:          cfg.Now,
 		logger:       cfg.Logger,
 		pages:        pages,
@@ -145,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		RefreshTokenLifespan:  cfg.RefreshTTL,
 		AuthorizeCodeLifespan: cfg.CodeTTL,
 		GlobalSecret:          cfg.Secret,
-		HashCost:              cfg.BCryptCost,
+		ClientSecretsHasher:   secretHasher{},
 		// Scopes are plain words; the default wildcard strategy would let a
 		// registered "login*" or "*" match anything.
 		ScopeStrategy: fosite.ExactScopeStrategy,
@@ -202,25 +198,44 @@ func (s *Server) Register(mux *http.ServeMux) {
 	}
 }
 
-// HashSecret hashes a client secret for obx.Client.SecretHash with fosite's
-// BCrypt hasher at its default cost. Use (*Server).HashSecret for the
-// configured cost.
-func HashSecret(secret string) ([]byte, error) { return hashSecret(secret, 0) }
-
-// HashSecret hashes a client secret with the server's configured BCrypt cost.
-func (s *Server) HashSecret(secret string) ([]byte, error) { return hashSecret(secret, s.bcryptCost) }
-
-func hashSecret(secret string, cost int) ([]byte, error) {
+// HashSecret hashes a client secret for obx.Client.SecretHash.
+func HashSecret(secret string) ([]byte, error) {
 	if secret == "" {
 		return nil, errors.New("oauth: empty client secret")
 	}
-	h := &fosite.BCrypt{Config: &fosite.Config{HashCost: cost}}
-	return h.Hash(context.Background(), []byte(secret))
+	return secretHasher{}.Hash(context.Background(), []byte(secret))
+}
+
+// secretHasher is fosite's client secret hasher. Client secrets are 256-bit
+// random values issued by the hub (NewClientCredentials), not passwords, so a
+// slow password hash adds nothing an attacker could not already not do: no
+// guess against a 256-bit space succeeds. It would, however, cost every token
+// request tens to hundreds of milliseconds of CPU, capping the token endpoint
+// at a few requests per second per core and handing anyone with a client_id a
+// cheap way to exhaust it. So secrets are stored as SHA-256 digests (the
+// practice for high-entropy API keys) and compared in constant time.
+type secretHasher struct{}
+
+const secretHashPrefix = "sha256$"
+
+// Hash implements fosite.Hasher.
+func (secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
+	sum := sha256.Sum256(data)
+	return []byte(secretHashPrefix + base64.RawStdEncoding.EncodeToString(sum[:])), nil
+}
+
+// Compare implements fosite.Hasher: nil when data hashes to hash.
+func (h secretHasher) Compare(ctx context.Context, hash, data []byte) error {
+	want, _ := h.Hash(ctx, data)
+	if subtle.ConstantTimeCompare(hash, want) != 1 {
+		return errors.New("oauth: client secret does not match")
+	}
+	return nil
 }
 
 // NewClientCredentials returns a new client_id, shaped like a random (version
 // 4) UUID as KFTC's newer client ids are, and a client secret of 256 random
-// bits, base64url-encoded (43 characters, within bcrypt's 72-byte limit).
+// bits, base64url-encoded (43 characters).
 func NewClientCredentials() (clientID, secret string) {
 	var id [16]byte
 	rand.Read(id[:])

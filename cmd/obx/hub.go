@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/obxhub/obx"
@@ -82,7 +83,13 @@ type hub struct {
 	sims    map[string]*banksim.Bank
 	oauth   *oauth.Server
 	handler http.Handler
+
+	stop context.CancelFunc // stops the background jobs
+	jobs sync.WaitGroup     // the background jobs
 }
+
+// purgeEvery is how often expired tokens and consent flows are deleted.
+const purgeEvery = 10 * time.Minute
 
 // openHub connects, migrates, opens the banks and builds the HTTP handler.
 func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
@@ -173,6 +180,27 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		srv.Mounts = append(srv.Mounts, sb)
 	}
 	h.handler = srv.Handler()
+
+	// Every replica purges; the deletes are idempotent, so they need no
+	// coordination.
+	jobCtx, stop := context.WithCancel(context.Background())
+	h.stop = stop
+	h.jobs.Add(1)
+	go func() {
+		defer h.jobs.Done()
+		t := time.NewTicker(purgeEvery)
+		defer t.Stop()
+		for {
+			if err := h.oauth.PurgeExpired(jobCtx); err != nil && jobCtx.Err() == nil {
+				cfg.Logger.Warn("purge expired tokens and flows", "err", err)
+			}
+			select {
+			case <-jobCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	return h, nil
 }
 
@@ -188,8 +216,13 @@ func callResult(err error) string {
 	return obx.ErrorCode(err)
 }
 
-// Close releases the database and the simulated banks.
+// Close stops the background jobs and releases the database and the
+// simulated banks.
 func (h *hub) Close() {
+	if h.stop != nil {
+		h.stop()
+		h.jobs.Wait()
+	}
 	for _, s := range h.sims {
 		s.Close()
 	}
