@@ -179,18 +179,18 @@ func (db *DB) userBy(ctx context.Context, q queryer, column, value string) (*obx
 
 // User implements obx.AccountStore.
 func (db *DB) User(ctx context.Context, seqNo string) (*obx.User, error) {
-	return db.userBy(ctx, db.db, "user_seq_no", seqNo)
+	return db.userBy(ctx, db.q, "user_seq_no", seqNo)
 }
 
 // UserByCI implements obx.AccountStore.
 func (db *DB) UserByCI(ctx context.Context, ci string) (*obx.User, error) {
-	return db.userBy(ctx, db.db, "user_ci", ci)
+	return db.userBy(ctx, db.q, "user_ci", ci)
 }
 
 // Link implements obx.AccountStore.
 func (db *DB) Link(ctx context.Context, tspID int64, seqNo string) (*obx.Link, error) {
 	l := obx.Link{TSPID: tspID, UserSeqNo: seqNo}
-	err := db.db.QueryRowContext(ctx, `
+	err := db.q.QueryRowContext(ctx, `
 		SELECT state, linked_at, changed_at FROM user_links WHERE tsp_id = $1 AND user_seq_no = $2`,
 		tspID, seqNo).Scan(&l.State, scanTime(&l.LinkedAt), scanTime(&l.ChangedAt))
 	if err != nil {
@@ -226,7 +226,7 @@ func (db *DB) account(ctx context.Context, q queryer, tspID int64, num string) (
 
 // Account implements obx.AccountStore.
 func (db *DB) Account(ctx context.Context, tspID int64, fintechUseNum string) (*obx.Account, error) {
-	return db.account(ctx, db.db, tspID, fintechUseNum)
+	return db.account(ctx, db.q, tspID, fintechUseNum)
 }
 
 // Accounts implements obx.AccountStore.
@@ -235,7 +235,7 @@ func (db *DB) Accounts(ctx context.Context, tspID int64, seqNo string, includeCa
 	if !includeCancelled {
 		q += ` AND state <> '` + obx.AccountStateCancelled + `'`
 	}
-	rows, err := db.db.QueryContext(ctx, q+` ORDER BY created_at, fintech_use_num`, tspID, seqNo)
+	rows, err := db.q.QueryContext(ctx, q+` ORDER BY created_at, fintech_use_num`, tspID, seqNo)
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}

@@ -35,6 +35,7 @@ const (
 // DB is a connection pool to one hub database, with the engine it speaks.
 type DB struct {
 	db     *sql.DB
+	q      *prepared // db through cached prepared statements: use for queries outside transactions
 	engine string
 
 	// Now returns the current time; tests replace it.
@@ -65,7 +66,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 	}
-	return &DB{db: sqldb, engine: engine, Now: time.Now}, nil
+	return &DB{db: sqldb, q: newPrepared(sqldb), engine: engine, Now: time.Now}, nil
 }
 
 func parseDSN(dsn string) (engine, driver, source string, err error) {
@@ -95,7 +96,10 @@ func (db *DB) Engine() string { return db.engine }
 func (db *DB) SQL() *sql.DB { return db.db }
 
 // Close closes the pool.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error {
+	db.q.Close()
+	return db.db.Close()
+}
 
 // Migrate applies every embedded migration not yet applied and returns the
 // versions it applied, in order.

@@ -29,7 +29,7 @@ func (db *DB) CreateTSP(ctx context.Context, t *obx.TSP) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = db.Now().UTC()
 	}
-	_, err := db.db.ExecContext(ctx, `
+	_, err := db.q.ExecContext(ctx, `
 		INSERT INTO tsps (id, name, client_use_code, status, self_auth, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`,
 		t.ID, t.Name, t.ClientUseCode, t.Status, t.SelfAuth, db.ts(t.CreatedAt))
@@ -52,7 +52,7 @@ func scanTSP(row interface{ Scan(...any) error }) (*obx.TSP, error) {
 
 // TSP implements obx.ParticipantStore.
 func (db *DB) TSP(ctx context.Context, id int64) (*obx.TSP, error) {
-	t, err := scanTSP(db.db.QueryRowContext(ctx, `SELECT `+tspColumns+` FROM tsps WHERE id = $1`, id))
+	t, err := scanTSP(db.q.QueryRowContext(ctx, `SELECT `+tspColumns+` FROM tsps WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(fmt.Errorf("tsp %d: %w", id, err), "No such TSP.")
 	}
@@ -61,7 +61,7 @@ func (db *DB) TSP(ctx context.Context, id int64) (*obx.TSP, error) {
 
 // TSPByUseCode implements obx.ParticipantStore.
 func (db *DB) TSPByUseCode(ctx context.Context, code string) (*obx.TSP, error) {
-	t, err := scanTSP(db.db.QueryRowContext(ctx, `SELECT `+tspColumns+` FROM tsps WHERE client_use_code = $1`, code))
+	t, err := scanTSP(db.q.QueryRowContext(ctx, `SELECT `+tspColumns+` FROM tsps WHERE client_use_code = $1`, code))
 	if err != nil {
 		return nil, notFound(fmt.Errorf("tsp %s: %w", code, err), "No such TSP.")
 	}
@@ -73,7 +73,7 @@ func (db *DB) CreateClient(ctx context.Context, c *obx.Client) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.Now().UTC()
 	}
-	_, err := db.db.ExecContext(ctx, `
+	_, err := db.q.ExecContext(ctx, `
 		INSERT INTO clients (client_id, tsp_id, name, secret_hash, redirect_uris, scopes, env, created_at, revoked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		c.ID, c.TSPID, c.Name, string(c.SecretHash), strings.Join(c.RedirectURIs, "\n"),
@@ -91,7 +91,7 @@ func (db *DB) CreateClient(ctx context.Context, c *obx.Client) error {
 func (db *DB) Client(ctx context.Context, id string) (*obx.Client, error) {
 	var c obx.Client
 	var secret, uris, scopes string
-	err := db.db.QueryRowContext(ctx, `
+	err := db.q.QueryRowContext(ctx, `
 		SELECT client_id, tsp_id, name, secret_hash, redirect_uris, scopes, env, created_at, revoked_at
 		FROM clients WHERE client_id = $1`, id).
 		Scan(&c.ID, &c.TSPID, &c.Name, &secret, &uris, &scopes, &c.Env, scanTime(&c.CreatedAt), scanTime(&c.RevokedAt))
@@ -106,7 +106,7 @@ func (db *DB) Client(ctx context.Context, id string) (*obx.Client, error) {
 
 // UpdateClient implements obx.ParticipantStore.
 func (db *DB) UpdateClient(ctx context.Context, c *obx.Client) error {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.q.ExecContext(ctx, `
 		UPDATE clients SET name = $1, redirect_uris = $2, scopes = $3, revoked_at = $4 WHERE client_id = $5`,
 		c.Name, strings.Join(c.RedirectURIs, "\n"), strings.Join(c.Scopes, " "), db.ts(c.RevokedAt), c.ID)
 	if err != nil {

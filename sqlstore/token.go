@@ -25,7 +25,7 @@ func (db *DB) tokenQ(ctx context.Context) queryer {
 	if tx, ok := ctx.Value(tokenTxKey{}).(*sql.Tx); ok {
 		return tx
 	}
-	return db.db
+	return db.q
 }
 
 // BeginTokenTx implements obx.TokenStore.
@@ -180,7 +180,7 @@ func revokeUserTokens(ctx context.Context, tx *sql.Tx, tspID int64, seqNo string
 // CreateConsentFlow implements obx.ConsentFlowStore.
 func (db *DB) CreateConsentFlow(ctx context.Context, f *obx.ConsentFlow) error {
 	f.Version = 1
-	_, err := db.db.ExecContext(ctx, `
+	_, err := db.q.ExecContext(ctx, `
 		INSERT INTO consent_flows (id, client_id, request, step, bank_code, user_ci, user_seq_no,
 			account_nums, attempts, csrf_hash, binding_hash, version, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -200,7 +200,7 @@ func (db *DB) CreateConsentFlow(ctx context.Context, f *obx.ConsentFlow) error {
 func (db *DB) ConsentFlow(ctx context.Context, id string) (*obx.ConsentFlow, error) {
 	f := obx.ConsentFlow{ID: id}
 	var nums, csrf, binding string
-	err := db.db.QueryRowContext(ctx, `
+	err := db.q.QueryRowContext(ctx, `
 		SELECT client_id, request, step, bank_code, user_ci, user_seq_no, account_nums, attempts,
 			csrf_hash, binding_hash, version, created_at, expires_at
 		FROM consent_flows WHERE id = $1`, id).
@@ -222,7 +222,7 @@ func (db *DB) ConsentFlow(ctx context.Context, id string) (*obx.ConsentFlow, err
 // UpdateConsentFlow implements obx.ConsentFlowStore. The ID, client, request,
 // hashes and creation time never change; everything else is saved.
 func (db *DB) UpdateConsentFlow(ctx context.Context, f *obx.ConsentFlow) error {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.q.ExecContext(ctx, `
 		UPDATE consent_flows SET step = $1, bank_code = $2, user_ci = $3, user_seq_no = $4,
 			account_nums = $5, attempts = $6, expires_at = $7, version = version + 1
 		WHERE id = $8 AND version = $9`,
@@ -240,7 +240,7 @@ func (db *DB) UpdateConsentFlow(ctx context.Context, f *obx.ConsentFlow) error {
 
 // DeleteConsentFlow implements obx.ConsentFlowStore.
 func (db *DB) DeleteConsentFlow(ctx context.Context, id string, version int64) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM consent_flows WHERE id = $1 AND version = $2`, id, version)
+	res, err := db.q.ExecContext(ctx, `DELETE FROM consent_flows WHERE id = $1 AND version = $2`, id, version)
 	if err != nil {
 		return fmt.Errorf("delete consent flow: %w", err)
 	}
@@ -258,7 +258,7 @@ func (db *DB) flowChanged(ctx context.Context, res sql.Result, id string) error 
 		return nil
 	}
 	var v int64
-	err = db.db.QueryRowContext(ctx, `SELECT version FROM consent_flows WHERE id = $1`, id).Scan(&v)
+	err = db.q.QueryRowContext(ctx, `SELECT version FROM consent_flows WHERE id = $1`, id).Scan(&v)
 	if err != nil {
 		return notFound(fmt.Errorf("consent flow: %w", err), "The consent flow has ended or expired.")
 	}
@@ -267,7 +267,7 @@ func (db *DB) flowChanged(ctx context.Context, res sql.Result, id string) error 
 
 // DeleteExpiredConsentFlows implements obx.ConsentFlowStore.
 func (db *DB) DeleteExpiredConsentFlows(ctx context.Context, before time.Time) (int64, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM consent_flows WHERE expires_at < $1`, db.ts(before))
+	res, err := db.q.ExecContext(ctx, `DELETE FROM consent_flows WHERE expires_at < $1`, db.ts(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired consent flows: %w", err)
 	}
