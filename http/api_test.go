@@ -1,12 +1,15 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -424,4 +427,54 @@ func TestProbesAndMetrics(t *testing.T) {
 		}
 	}
 	_ = context.Background
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestAccessLog(t *testing.T) {
+	var log syncBuffer
+	h := newHub(t, dbtest.Engines()[0], hubOptions{log: &log})
+	c := customer(t)
+	tok, seq := userToken(t, h.a, c, "097", "login inquiry")
+	fin := accounts(t, h.a, tok, seq)["097"][0]
+	h.a.Get(t, tok, "/v2.0/account/balance/fin_num", vals("bank_tran_id", h.a.BankTranID(), "fintech_use_num", fin, "tran_dtime", hubtest.TranDtime()))
+	h.a.Get(t, "wrong-token", "/v2.0/user/me", vals("user_seq_no", seq))
+
+	var sawBalance bool
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		if e["msg"] == "request" && e["route"] == "GET /v2.0/account/balance/fin_num" {
+			sawBalance = true
+			if e["client_id"] != h.a.ClientID || e["rsp_code"] != "A0000" || len(e["request_id"].(string)) == 0 {
+				t.Errorf("balance log line lacks caller, code or request id: %s", line)
+			}
+		}
+	}
+	if !sawBalance {
+		t.Fatalf("no access log line for the balance call:\n%s", log.String())
+	}
+	for _, secret := range []string{tok, "wrong-token", fin, c.Password, h.a.ClientSecret} {
+		if strings.Contains(log.String(), secret) {
+			t.Errorf("log contains %q", secret)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package http_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -34,6 +36,7 @@ type testHub struct {
 
 type hubOptions struct {
 	bankTimeout time.Duration
+	log         io.Writer // the hub's JSON log; discarded when nil
 }
 
 func newHub(t testing.TB, e dbtest.Engine, opts hubOptions) *testHub {
@@ -61,7 +64,12 @@ func newHub(t testing.TB, e dbtest.Engine, opts hubOptions) *testHub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logger := slog.New(slog.DiscardHandler)
+	if opts.log != nil {
+		logger = slog.New(slog.NewJSONHandler(opts.log, nil))
+	}
 	s := &obxhttp.Server{
+		Logger:  logger,
 		Service: &obx.Service{Accounts: h.db, Banks: h.dir, Now: time.Now},
 		Tokens:  o,
 		Mounts:  []obxhttp.Mounter{o, &obxhttp.Sandbox{}},

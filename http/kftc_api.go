@@ -23,6 +23,7 @@ func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandle
 			s.gatewayError(w, code, detail)
 			return
 		}
+		setCaller(r.Context(), p.ClientID)
 		r = r.WithContext(obx.NewContextWithPrincipal(r.Context(), p))
 		f, err := kftc.Decode(w, r)
 		if err == nil {

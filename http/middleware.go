@@ -19,6 +19,19 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
+// callerKey carries a *caller that handlers fill in once they know who is
+// calling, so that the access log line, written by the middleware, can name
+// the client.
+type callerKey struct{}
+
+type caller struct{ clientID string }
+
+func setCaller(ctx context.Context, clientID string) {
+	if c, ok := ctx.Value(callerKey{}).(*caller); ok {
+		c.clientID = clientID
+	}
+}
+
 // statusRecorder remembers the status and the KFTC rsp_code a handler wrote,
 // for the access log and metrics.
 type statusRecorder struct {
@@ -56,7 +69,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		who := &caller{}
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), callerKey{}, who)
 		rec := &statusRecorder{ResponseWriter: w}
 		r = r.WithContext(ctx)
 		defer func() {
@@ -83,6 +97,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.String("route", route),
 				slog.Int("status", rec.status),
 				slog.String("rsp_code", rec.rspCode),
+				slog.String("client_id", who.clientID),
 				slog.Duration("duration", d))
 		}()
 		next.ServeHTTP(rec, r)
