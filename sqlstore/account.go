@@ -89,16 +89,21 @@ func (db *DB) upsertUser(ctx context.Context, tx *sql.Tx, u obx.User, at time.Ti
 	}
 	for range 10 {
 		seq = "1" + randomDigits(9)
+		// DO NOTHING on any conflict: a taken user_seq_no is retried, and a
+		// CI registered meanwhile by a concurrent consent is reused.
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO users (user_seq_no, user_ci, name, birth_date, gender, cell_no, email, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (user_seq_no) DO NOTHING`,
+			ON CONFLICT DO NOTHING`,
 			seq, u.CI, u.Name, u.BirthDate, u.Gender, u.CellNo, u.Email, db.ts(at))
 		if err != nil {
 			return nil, fmt.Errorf("insert user: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			return db.userBy(ctx, tx, "user_seq_no", seq)
+		}
+		if existing, err := db.userBy(ctx, tx, "user_ci", u.CI); err == nil {
+			return existing, nil
 		}
 	}
 	return nil, errors.New("insert user: no free user_seq_no after 10 tries")
@@ -113,44 +118,46 @@ func (db *DB) registerAccount(ctx context.Context, tx *sql.Tx, reg *obx.Registra
 	if reg.Transfer {
 		trAt, trExp = db.ts(reg.AgreedAt), db.ts(reg.ExpiresAt)
 	}
-	var num, owner string
-	err := tx.QueryRowContext(ctx, `
-		SELECT fintech_use_num, user_seq_no FROM accounts
-		WHERE tsp_id = $1 AND bank_code = $2 AND account_num = $3 AND account_seq = $4`,
-		reg.TSPID, ba.BankCode, ba.Number, ba.Seq).Scan(&num, &owner)
-	switch {
-	case err == nil:
-		if owner != seq {
-			return nil, obx.Errorf(obx.ECONFLICT, "The account is registered to another user.")
-		}
-		// A renewal keeps the consent that was not asked for this time.
-		_, err = tx.ExecContext(ctx, `
-			UPDATE accounts SET
-				state = $1, branch_code = $2, holder_name = $3, holder_type = $4, account_type = $5,
-				inquiry_agreed_at = COALESCE($6, CASE WHEN state = $1 THEN inquiry_agreed_at END),
-				inquiry_expires_at = COALESCE($7, CASE WHEN state = $1 THEN inquiry_expires_at END),
-				transfer_agreed_at = COALESCE($8, CASE WHEN state = $1 THEN transfer_agreed_at END),
-				transfer_expires_at = COALESCE($9, CASE WHEN state = $1 THEN transfer_expires_at END)
-			WHERE fintech_use_num = $10`,
-			obx.AccountStateActive, ba.BranchCode, ba.HolderName, ba.HolderType, ba.Type,
-			inqAt, inqExp, trAt, trExp, num)
-		if err != nil {
-			return nil, fmt.Errorf("renew account: %w", err)
-		}
-		return db.account(ctx, tx, reg.TSPID, num)
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("find account: %w", err)
-	}
 	for range 10 {
+		var num, owner string
+		err := tx.QueryRowContext(ctx, `
+			SELECT fintech_use_num, user_seq_no FROM accounts
+			WHERE tsp_id = $1 AND bank_code = $2 AND account_num = $3 AND account_seq = $4`,
+			reg.TSPID, ba.BankCode, ba.Number, ba.Seq).Scan(&num, &owner)
+		switch {
+		case err == nil:
+			if owner != seq {
+				return nil, obx.Errorf(obx.ECONFLICT, "The account is registered to another user.")
+			}
+			// A renewal keeps the consent that was not asked for this time.
+			_, err = tx.ExecContext(ctx, `
+				UPDATE accounts SET
+					state = $1, branch_code = $2, holder_name = $3, holder_type = $4, account_type = $5,
+					inquiry_agreed_at = COALESCE($6, CASE WHEN state = $1 THEN inquiry_agreed_at END),
+					inquiry_expires_at = COALESCE($7, CASE WHEN state = $1 THEN inquiry_expires_at END),
+					transfer_agreed_at = COALESCE($8, CASE WHEN state = $1 THEN transfer_agreed_at END),
+					transfer_expires_at = COALESCE($9, CASE WHEN state = $1 THEN transfer_expires_at END)
+				WHERE fintech_use_num = $10`,
+				obx.AccountStateActive, ba.BranchCode, ba.HolderName, ba.HolderType, ba.Type,
+				inqAt, inqExp, trAt, trExp, num)
+			if err != nil {
+				return nil, fmt.Errorf("renew account: %w", err)
+			}
+			return db.account(ctx, tx, reg.TSPID, num)
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("find account: %w", err)
+		}
 		// "1" + the nine digits of the TSP's code + 14 random digits, the shape
-		// real fintech use numbers have.
+		// real fintech use numbers have. DO NOTHING on any conflict: a taken
+		// number is retried, and an account registered meanwhile by a
+		// concurrent consent is found and renewed on the next turn.
 		num = "1" + reg.ClientUseCode[1:] + randomDigits(14)
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO accounts (fintech_use_num, tsp_id, user_seq_no, bank_code, branch_code, account_num,
 				account_seq, alias, holder_name, holder_type, account_type, state,
 				inquiry_agreed_at, inquiry_expires_at, transfer_agreed_at, transfer_expires_at, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10, $11, $12, $13, $14, $15, $16)
-			ON CONFLICT (fintech_use_num) DO NOTHING`,
+			ON CONFLICT DO NOTHING`,
 			num, reg.TSPID, seq, ba.BankCode, ba.BranchCode, ba.Number, ba.Seq,
 			ba.HolderName, ba.HolderType, ba.Type, obx.AccountStateActive,
 			inqAt, inqExp, trAt, trExp, db.ts(reg.AgreedAt))

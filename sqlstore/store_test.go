@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,6 +241,47 @@ func TestSecretIsSharedAndStable(t *testing.T) {
 		}
 		if string(a) != string(b) || n != 1 {
 			t.Errorf("Secret changed or regenerated: %v %v (gen called %d times)", a, b, n)
+		}
+	})
+}
+
+// TestRegisterConcurrently: the same person consenting to the same account
+// many times at once (double clicks, two replicas) ends with one user and one
+// fintech use number, and no consent fails.
+func TestRegisterConcurrently(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		ctx := context.Background()
+		db := dbtest.Open(t, e)
+		tsp := newTSP(t, db, "T991000001")
+		ci := strings.Repeat("C", 86) + "=="
+		const n = 8
+		var wg sync.WaitGroup
+		users := make([]string, n)
+		nums := make([]string, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				u, accts, err := db.Register(ctx, registration(tsp, ci, true, true, "110555000111"))
+				errs[i] = err
+				if err == nil {
+					users[i], nums[i] = u.SeqNo, accts[0].FintechUseNum
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("concurrent Register %d: %v", i, errs[i])
+			}
+			if users[i] != users[0] || nums[i] != nums[0] {
+				t.Errorf("concurrent registrations diverged: users %v, numbers %v", users, nums)
+				break
+			}
+		}
+		if list, _ := db.Accounts(ctx, tsp.ID, users[0], true); len(list) != 1 {
+			t.Errorf("%d accounts after concurrent registration, want 1", len(list))
 		}
 	})
 }
