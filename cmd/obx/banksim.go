@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/obxhub/obx/bankhttp"
 	"github.com/obxhub/obx/banksim"
@@ -54,10 +52,7 @@ func runBanksim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	handler := bankhttp.NewServer(bank, bank, logger)
 	handler.Token = *token
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := newHTTPServer(handler)
 	fmt.Fprintf(stdout, "bank %s %s listening on http://%s\n", *code, *name, ln.Addr())
 	return serveUntilDone(ctx, srv, ln, logger)
 }

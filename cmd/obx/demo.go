@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -105,7 +104,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("demo data: %w", err)
 	}
 	printDemo(stdout, state)
-	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h.handler)
 	logger.Info("obx demo listening", "base_url", base)
 	return serveUntilDone(ctx, srv, ln, logger)
 }

@@ -34,6 +34,21 @@ func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
 }
 
+// newHTTPServer returns a server with timeouts that bound what a slow or
+// malicious client can hold: headers within 10 s, a whole request within 30 s,
+// idle keep-alive connections for 2 minutes. Writes may take a minute, longer
+// than any bank timeout.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
 // serveUntilDone serves on ln until ctx ends, then shuts down gracefully:
 // in-flight requests get up to 15 seconds to finish.
 func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger) error {
@@ -125,7 +140,20 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		},
 	}
 	h.banks = bankguard.New(guard)
-	httpClient := &http.Client{Timeout: cfg.BankTimeout + time.Second}
+	// One client for every bank adapter: connections are pooled per host, so
+	// a slow bank holds only its own. The default of two idle connections per
+	// host would make every busy bank open new TCP connections constantly.
+	httpClient := &http.Client{
+		Timeout: cfg.BankTimeout + time.Second,
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        1024,
+			MaxIdleConnsPerHost: 128,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 5 * time.Second,
+		},
+	}
 	for _, b := range cfg.Banks {
 		if b.URL != "" {
 			c, err := bankhttp.NewClient(bankhttp.Config{

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -51,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer h.Close()
-	srv := &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h.handler)
 	fmt.Fprintf(stdout, "obx listening on http://%s\n", ln.Addr())
 	logger.Info("obx serving", "addr", ln.Addr().String(), "engine", h.db.Engine(), "banks", len(banks), "sandbox", *sandbox)
 	return serveUntilDone(ctx, srv, ln, logger)
