@@ -14,6 +14,28 @@ func (s *Server) bankFieldsFor(tranID, code string) *kftc.BankFields {
 	return &kftc.BankFields{BankTranID: tranID, BankTranDate: kftc.FormatDate(s.Now()), BankCodeTran: code}
 }
 
+// bankFieldsOK returns the bank fields of a call bank code answered, dated
+// with the bank's business day when it gave one.
+func (s *Server) bankFieldsOK(tranID, code, bankDay string) *kftc.BankFields {
+	bf := s.bankFieldsFor(tranID, code)
+	if bankDay != "" {
+		bf.BankTranDate = bankDay
+	}
+	bf.BankRspCode = obx.BankRspOK
+	return bf
+}
+
+// bankCallError renders err of a request that reached, or tried to reach, the
+// bank of account a; a is nil when the hub refused before choosing a bank.
+func (s *Server) bankCallError(w http.ResponseWriter, r *http.Request, err error, tranID string, a *obx.Account) error {
+	var bf *kftc.BankFields
+	if a != nil {
+		bf = s.bankFieldsFor(tranID, a.BankCode)
+	}
+	s.kftcError(w, r, err, bf)
+	return nil
+}
+
 // balanceResponse is the body of GET /v2.0/account/balance/fin_num (§5.8).
 type balanceResponse struct {
 	kftc.Envelope
@@ -41,18 +63,9 @@ func (s *Server) handleBalance(w http.ResponseWriter, r *http.Request, f kftc.Fi
 	}
 	a, bal, err := s.Service.Balance(r.Context(), p, num)
 	if err != nil {
-		var bf *kftc.BankFields
-		if a != nil {
-			bf = s.bankFieldsFor(tranID, a.BankCode)
-		}
-		s.kftcError(w, r, err, bf)
-		return nil
+		return s.bankCallError(w, r, err, tranID, a)
 	}
-	bf := s.bankFieldsFor(tranID, a.BankCode)
-	if bal.BankTranDay != "" {
-		bf.BankTranDate = bal.BankTranDay
-	}
-	bf.BankRspCode = obx.BankRspOK
+	bf := s.bankFieldsOK(tranID, a.BankCode, bal.BankTranDay)
 	return s.ok(w, balanceResponse{
 		Envelope:         kftc.NewEnvelope(s.Now()),
 		BankFields:       *bf,
@@ -137,15 +150,9 @@ func (s *Server) handleTransactionList(w http.ResponseWriter, r *http.Request, f
 	}
 	a, page, err := s.Service.Transactions(r.Context(), p, num, q)
 	if err != nil {
-		var bf *kftc.BankFields
-		if a != nil {
-			bf = s.bankFieldsFor(tranID, a.BankCode)
-		}
-		s.kftcError(w, r, err, bf)
-		return nil
+		return s.bankCallError(w, r, err, tranID, a)
 	}
-	bf := s.bankFieldsFor(tranID, a.BankCode)
-	bf.BankRspCode = obx.BankRspOK
+	bf := s.bankFieldsOK(tranID, a.BankCode, "")
 	resp := transactionListResponse{
 		Envelope:              kftc.NewEnvelope(s.Now()),
 		BankFields:            *bf,

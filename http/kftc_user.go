@@ -220,7 +220,5 @@ func (s *Server) handleAccountCancel(w http.ResponseWriter, r *http.Request, f k
 	if err != nil {
 		return err
 	}
-	return s.ok(w, bankResponse{Envelope: kftc.NewEnvelope(s.Now()), BankFields: kftc.BankFields{
-		BankTranID: tranID, BankTranDate: kftc.FormatDate(s.Now()), BankCodeTran: a.BankCode, BankRspCode: obx.BankRspOK,
-	}})
+	return s.ok(w, bankResponse{Envelope: kftc.NewEnvelope(s.Now()), BankFields: *s.bankFieldsOK(tranID, a.BankCode, "")})
 }
