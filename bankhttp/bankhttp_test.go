@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,18 +27,29 @@ const token = "test-shared-secret"
 // client for it.
 func serve(t *testing.T, sim *banksim.Bank) (*bankhttp.Client, *httptest.Server) {
 	t.Helper()
+	srv := serveSim(t, sim)
+	return newClient(t, srv.URL, token, 10*time.Second), srv
+}
+
+func serveSim(t *testing.T, sim *banksim.Bank) *httptest.Server {
+	t.Helper()
 	h := bankhttp.NewServer(sim, sim, nil)
 	h.Token = token
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return newClient(t, srv.URL, token, 10*time.Second), srv
+	return srv
 }
 
 func newClient(t *testing.T, baseURL, token string, timeout time.Duration) *bankhttp.Client {
 	t.Helper()
+	return newClientVia(t, baseURL, token, &http.Client{Timeout: timeout})
+}
+
+func newClientVia(t *testing.T, baseURL, token string, hc *http.Client) *bankhttp.Client {
+	t.Helper()
 	c, err := bankhttp.NewClient(bankhttp.Config{
 		Code: banktest.Code, Name: banksim.DemoBankName(banktest.Code), BaseURL: baseURL,
-		HTTPClient: &http.Client{Timeout: timeout}, Token: token,
+		HTTPClient: hc, Token: token,
 	})
 	if err != nil {
 		t.Fatalf("NewClient() = %v", err)
@@ -46,28 +59,146 @@ func newClient(t *testing.T, baseURL, token string, timeout time.Duration) *bank
 
 // TestContract runs the obx.Bank contract through Client and Server, so the
 // protocol preserves every behaviour of the bank behind it, errors included.
+// It records every request the client sends on the way, then checks that no
+// CI or account number travelled in a URL, where proxies and access logs
+// would keep it.
 func TestContract(t *testing.T) {
-	banktest.Run(t, func(t *testing.T, sim *banksim.Bank) banktest.Target {
-		c, _ := serve(t, sim)
-		return banktest.Target{Bank: c, SetFaults: c.SetFaults}
+	rec := &recorder{next: http.DefaultTransport}
+	t.Run("Bank", func(t *testing.T) {
+		banktest.Run(t, func(t *testing.T, sim *banksim.Bank) banktest.Target {
+			srv := serveSim(t, sim)
+			c := newClientVia(t, srv.URL, token, &http.Client{Timeout: 10 * time.Second, Transport: rec})
+			return banktest.Target{Bank: c, SetFaults: c.SetFaults}
+		})
+	})
+	t.Run("NoIdentifiersInURLs", func(t *testing.T) {
+		// Every contract bank has the same seed, so the same customers and accounts.
+		var ids []string
+		for _, l := range banksim.DemoLogins(banktest.Code, banktest.Seed) {
+			ids = append(ids, l.CI)
+		}
+		if !slices.ContainsFunc(ids, func(ci string) bool { return strings.ContainsAny(ci, "/+") }) {
+			t.Fatal("no demo CI with '/' or '+': the escaped forms go unchecked")
+		}
+		for _, a := range banktest.AllAccounts(t, banktest.OpenSim(t)) {
+			ids = append(ids, a.Number)
+		}
+		rec.check(t, ids)
 	})
 }
 
-func TestCIInPath(t *testing.T) {
-	c, _ := serve(t, banktest.OpenSim(t))
-	found := false
-	for _, l := range banksim.DemoLogins(banktest.Code, banktest.Seed) {
-		if !strings.ContainsAny(l.CI, "/+") {
-			continue
+// recorder is an http.RoundTripper that records the URL and body of every
+// request before passing it on to next.
+type recorder struct {
+	next http.RoundTripper
+
+	mu   sync.Mutex
+	sent []sentRequest
+}
+
+type sentRequest struct {
+	method string
+	url    *url.URL
+	body   string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	sent := sentRequest{method: req.Method, url: req.URL}
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, err
 		}
-		found = true
-		got, err := c.Customer(t.Context(), l.CI)
-		if err != nil || got.CI != l.CI {
-			t.Errorf("Customer(%q) = %v, %v", l.CI, got, err)
+		b, err := io.ReadAll(body)
+		body.Close()
+		if err != nil {
+			return nil, err
+		}
+		sent.body = string(b)
+	}
+	r.mu.Lock()
+	r.sent = append(r.sent, sent)
+	r.mu.Unlock()
+	return r.next.RoundTrip(req)
+}
+
+// check fails t if any recorded URL holds one of ids, raw or escaped, or if
+// one of ids was never sent in a body: then the check would prove nothing.
+func (r *recorder) check(t *testing.T, ids []string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.sent) == 0 {
+		t.Fatal("no requests recorded")
+	}
+	for _, id := range ids {
+		forms := []string{id, url.PathEscape(id), url.QueryEscape(id)}
+		inBody, leaks := false, 0
+		for _, s := range r.sent {
+			query, _ := url.QueryUnescape(s.url.RawQuery)
+			if slices.ContainsFunc([]string{s.url.String(), s.url.Path, query}, func(u string) bool {
+				return slices.ContainsFunc(forms, func(f string) bool { return strings.Contains(u, f) })
+			}) {
+				if leaks == 0 {
+					t.Errorf("%s %s carries the identifier %q in its URL", s.method, s.url, id)
+				}
+				leaks++
+			}
+			inBody = inBody || strings.Contains(s.body, id)
+		}
+		if leaks > 1 {
+			t.Errorf("… and %d more requests with %q in the URL", leaks-1, id)
+		}
+		if !inBody {
+			t.Errorf("identifier %q was never sent in a request body", id)
 		}
 	}
-	if !found {
-		t.Fatal("no demo CI with '/' or '+' to test path escaping with")
+}
+
+// TestLookupRetriedOnClosedConnection has the adapter hang up on the second
+// request of every connection, as a server closing an idle kept-alive
+// connection does. A lookup changes nothing, so the client retries it on a new
+// connection as it would a GET; a debit is not replayed blindly: its outcome is
+// unknown (ETIMEOUT), for the hub to settle by operation id.
+func TestLookupRetriedOnClosedConnection(t *testing.T) {
+	sim := banktest.OpenSim(t)
+	acct := banktest.DemandAccount(t, sim, 0).Number
+	h := bankhttp.NewServer(sim, sim, nil)
+	var (
+		mu      sync.Mutex
+		perConn = map[string]int{} // requests seen on each connection
+		keySent bool
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		perConn[r.RemoteAddr]++
+		n := perConn[r.RemoteAddr]
+		_, ok := r.Header["Idempotency-Key"]
+		keySent = keySent || ok
+		mu.Unlock()
+		if n == 2 {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, srv.URL, "", 10*time.Second)
+
+	if _, err := c.Status(t.Context()); err != nil {
+		t.Fatalf("Status() = %v", err)
+	}
+	if _, err := c.Balance(t.Context(), acct); err != nil {
+		t.Errorf("Balance() on a connection the adapter closed = %v, want it retried on a new one", err)
+	}
+	_, err := c.Debit(t.Context(), obx.Operation{ID: "op-closed", AccountNum: acct, Amount: 1})
+	banktest.WantCode(t, err, obx.ETIMEOUT)
+	mu.Lock()
+	defer mu.Unlock()
+	if keySent {
+		t.Error("the client sent an Idempotency-Key header; the marker must stay local")
 	}
 }
 
@@ -133,8 +264,12 @@ func TestBadRequests(t *testing.T) {
 	sim := banktest.OpenSim(t)
 	_, srv := serve(t, sim)
 	acct := banktest.DemandAccount(t, sim, 0).Number
-	tx := "/bank/v1/accounts/" + acct + "/transactions"
-	const js = "application/json"
+	const (
+		js     = "application/json"
+		lookup = "/bank/v1/customers/lookup"
+		tx     = "/bank/v1/accounts/transactions"
+	)
+	txBody := func(fields string) string { return `{"account_num":"` + acct + `",` + fields + `}` }
 	for _, tc := range []struct {
 		name, method, path, ctype, body string
 		status                          int
@@ -151,15 +286,32 @@ func TestBadRequests(t *testing.T) {
 		{"StringAmount", "POST", "/bank/v1/debits", js, `{"id":"a","account_num":"` + acct + `","amount":"100"}`, 400, "invalid", "", ""},
 		{"ZeroAmount", "POST", "/bank/v1/credits", js, `{"id":"a","account_num":"` + acct + `","amount":0}`, 400, "invalid", "", ""},
 		{"NoAccount", "POST", "/bank/v1/debits", js, `{"id":"b","account_num":"999","amount":1}`, 422, "refused", "412", ""},
-		{"BalanceNoAccount", "GET", "/bank/v1/accounts/999/balance", "", "", 422, "refused", "412", ""},
-		{"BadFrom", "GET", tx + "?from=yesterday", "", "", 400, "invalid", "", ""},
-		{"BadOrder", "GET", tx + "?order=up", "", "", 400, "invalid", "", ""},
-		{"BadLimit", "GET", tx + "?limit=ten", "", "", 400, "invalid", "", ""},
-		{"NegativeLimit", "GET", tx + "?limit=-1", "", "", 400, "invalid", "", ""},
-		{"BadDirection", "GET", tx + "?direction=X", "", "", 400, "invalid", "", ""},
-		{"BadCursor", "GET", tx + "?cursor=" + url.QueryEscape("!!!"), "", "", 400, "invalid", "", ""},
+		{"AccountNoAccount", "POST", "/bank/v1/accounts/get", js, `{"account_num":"999"}`, 422, "refused", "412", ""},
+		{"BalanceNoAccount", "POST", "/bank/v1/accounts/balance", js, `{"account_num":"999"}`, 422, "refused", "412", ""},
+		{"BalanceNoContentType", "POST", "/bank/v1/accounts/balance", "", `{"account_num":"` + acct + `"}`, 400, "invalid", "", ""},
+		{"BalanceUnknownField", "POST", "/bank/v1/accounts/balance", js, `{"account_num":"` + acct + `","num":"1"}`, 400, "invalid", "", ""},
+		{"TransactionsNoAccount", "POST", tx, js, `{"account_num":"999"}`, 422, "refused", "412", ""},
+		{"BadFrom", "POST", tx, js, txBody(`"from":"yesterday"`), 400, "invalid", "", ""},
+		{"BadOrder", "POST", tx, js, txBody(`"order":"up"`), 400, "invalid", "", ""},
+		{"BadLimit", "POST", tx, js, txBody(`"limit":"ten"`), 400, "invalid", "", ""},
+		{"FractionalLimit", "POST", tx, js, txBody(`"limit":2.5`), 400, "invalid", "", ""},
+		{"NegativeLimit", "POST", tx, js, txBody(`"limit":-1`), 400, "invalid", "", ""},
+		{"BadDirection", "POST", tx, js, txBody(`"direction":"X"`), 400, "invalid", "", ""},
+		{"BadCursor", "POST", tx, js, txBody(`"cursor":"!!!"`), 400, "invalid", "", ""},
+		{"TransactionsUnknownField", "POST", tx, js, txBody(`"page":2`), 400, "invalid", "", ""},
 		{"NoOperation", "GET", "/bank/v1/operations/nope", "", "", 404, "not_found", "", ""},
-		{"NoCustomer", "GET", "/bank/v1/customers/nobody", "", "", 404, "not_found", "", ""},
+		{"NoCustomer", "POST", lookup, js, `{"ci":"nobody"}`, 404, "not_found", "", ""},
+		{"LookupNoContentType", "POST", lookup, "", `{"ci":"nobody"}`, 400, "invalid", "", ""},
+		{"LookupEmptyBody", "POST", lookup, js, ``, 400, "invalid", "", ""},
+		{"LookupMalformedJSON", "POST", lookup, js, `{"ci":`, 400, "invalid", "", ""},
+		{"LookupUnknownField", "POST", lookup, js, `{"ci":"nobody","name":"김민준"}`, 400, "invalid", "", ""},
+		{"LookupTrailingData", "POST", lookup, js, `{"ci":"nobody"} {}`, 400, "invalid", "", ""},
+		{"LookupHugeBody", "POST", lookup, js, `{"ci":"` + strings.Repeat("x", 70<<10) + `"}`, 400, "invalid", "", ""},
+		{"LookupByGet", "GET", lookup, "", "", 404, "not_found", "", "no_route"},
+		{"OldCustomerPath", "GET", "/bank/v1/customers/nobody", "", "", 404, "not_found", "", "no_route"},
+		{"OldAccountPath", "GET", "/bank/v1/accounts/" + acct, "", "", 404, "not_found", "", "no_route"},
+		{"OldBalancePath", "GET", "/bank/v1/accounts/" + acct + "/balance", "", "", 404, "not_found", "", "no_route"},
+		{"OldTransactionsPath", "GET", "/bank/v1/accounts/" + acct + "/transactions", "", "", 404, "not_found", "", "no_route"},
 		{"NoRoute", "GET", "/bank/v2/status", "", "", 404, "not_found", "", "no_route"},
 		{"WrongMethod", "DELETE", "/bank/v1/status", "", "", 404, "not_found", "", "no_route"},
 		{"BadFaults", "PUT", "/sim/v1/faults", js, `{"error_rate":3}`, 400, "invalid", "", ""},
@@ -209,8 +361,9 @@ func TestInternalErrorHidden(t *testing.T) {
 	if strings.Contains(err.Error(), "sql") {
 		t.Errorf("Balance() = %v: the internal cause crossed the wire", err)
 	}
-	req, _ := http.NewRequest("GET", srv.URL+"/bank/v1/accounts/"+acct, nil)
+	req, _ := http.NewRequest("POST", srv.URL+"/bank/v1/accounts/get", strings.NewReader(`{"account_num":"`+acct+`"}`))
 	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +371,7 @@ func TestInternalErrorHidden(t *testing.T) {
 	data, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 500 || strings.Contains(string(data), "sql") {
-		t.Errorf("GET account = %d %s, want 500 without the cause", resp.StatusCode, data)
+		t.Errorf("POST accounts/get = %d %s, want 500 without the cause", resp.StatusCode, data)
 	}
 }
 
@@ -314,6 +467,35 @@ func FuzzServerRequests(f *testing.F) {
 		if credit {
 			path = "/bank/v1/credits"
 		}
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("POST %s %q = %d %s", path, body, w.Code, w.Body)
+		}
+	})
+}
+
+// FuzzLookupRequests feeds arbitrary bodies to the lookups by CI and account
+// number: the answer is a 2xx or 4xx, never a 5xx.
+func FuzzLookupRequests(f *testing.F) {
+	sim := banktest.OpenSim(f)
+	acct := banktest.DemandAccount(f, sim, 0).Number
+	ci := banksim.DemoLogins(banktest.Code, banktest.Seed)[0].CI
+	h := bankhttp.NewServer(sim, sim, nil)
+	paths := []string{
+		"/bank/v1/customers/lookup", "/bank/v1/accounts/get",
+		"/bank/v1/accounts/balance", "/bank/v1/accounts/transactions",
+	}
+	f.Add(`{"ci":"`+ci+`"}`, uint8(0))
+	f.Add(`{"account_num":"`+acct+`"}`, uint8(1))
+	f.Add(`{"account_num":"`+acct+`"}`, uint8(2))
+	f.Add(`{"account_num":"`+acct+`","from":"2025-01-01T00:00:00Z","to":"2025-06-16T00:00:00+09:00","direction":"I","order":"asc","limit":3}`, uint8(3))
+	f.Add(`{"account_num":"`+acct+`","cursor":"0000000000a1","limit":9223372036854775807}`, uint8(3))
+	f.Add(`{"account_num":null}`, uint8(2))
+	f.Fuzz(func(t *testing.T, body string, endpoint uint8) {
+		path := paths[int(endpoint)%len(paths)]
 		req := httptest.NewRequest("POST", path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -80,25 +79,27 @@ func (c *Client) Name() string { return c.name }
 // SignIn checks a customer's credentials at the bank.
 func (c *Client) SignIn(ctx context.Context, login, password string) (*obx.BankCustomer, error) {
 	var out customerJSON
-	if err := c.do(ctx, http.MethodPost, "/bank/v1/signin", nil, signInRequest{Login: login, Password: password}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/bank/v1/signin", signInRequest{Login: login, Password: password}, &out); err != nil {
 		return nil, err
 	}
 	return out.toDomain(), nil
 }
 
-// Customer returns the customer with the given CI.
+// Customer returns the customer with the given CI. The CI travels in the
+// request body, never in the URL.
 func (c *Client) Customer(ctx context.Context, ci string) (*obx.BankCustomer, error) {
 	var out customerJSON
-	if err := c.do(ctx, http.MethodGet, "/bank/v1/customers/"+url.PathEscape(ci), nil, nil, &out); err != nil {
+	if err := c.lookup(ctx, "/bank/v1/customers/lookup", customerLookupRequest{CI: ci}, &out); err != nil {
 		return nil, err
 	}
 	return out.toDomain(), nil
 }
 
-// Account returns one account.
+// Account returns one account. The account number travels in the request
+// body, as in Balance and Transactions.
 func (c *Client) Account(ctx context.Context, accountNum string) (*obx.BankAccount, error) {
 	var out accountJSON
-	if err := c.do(ctx, http.MethodGet, "/bank/v1/accounts/"+url.PathEscape(accountNum), nil, nil, &out); err != nil {
+	if err := c.lookup(ctx, "/bank/v1/accounts/get", accountRequest{AccountNum: accountNum}, &out); err != nil {
 		return nil, err
 	}
 	return out.toDomain(), nil
@@ -107,7 +108,7 @@ func (c *Client) Account(ctx context.Context, accountNum string) (*obx.BankAccou
 // Balance returns an account's balance.
 func (c *Client) Balance(ctx context.Context, accountNum string) (*obx.Balance, error) {
 	var out balanceJSON
-	if err := c.do(ctx, http.MethodGet, "/bank/v1/accounts/"+url.PathEscape(accountNum)+"/balance", nil, nil, &out); err != nil {
+	if err := c.lookup(ctx, "/bank/v1/accounts/balance", accountRequest{AccountNum: accountNum}, &out); err != nil {
 		return nil, err
 	}
 	return out.toDomain(), nil
@@ -115,29 +116,8 @@ func (c *Client) Balance(ctx context.Context, accountNum string) (*obx.Balance, 
 
 // Transactions returns one page of an account's history.
 func (c *Client) Transactions(ctx context.Context, q obx.TransactionQuery) (*obx.TransactionPage, error) {
-	v := url.Values{}
-	if !q.From.IsZero() {
-		v.Set("from", formatTime(q.From))
-	}
-	if !q.To.IsZero() {
-		v.Set("to", formatTime(q.To))
-	}
-	if q.Direction != "" {
-		v.Set("direction", q.Direction)
-	}
-	if q.Ascending {
-		v.Set("order", "asc")
-	} else {
-		v.Set("order", "desc")
-	}
-	if q.Cursor != "" {
-		v.Set("cursor", q.Cursor)
-	}
-	if q.Limit != 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
 	var out transactionPageJSON
-	if err := c.do(ctx, http.MethodGet, "/bank/v1/accounts/"+url.PathEscape(q.AccountNum)+"/transactions", v, nil, &out); err != nil {
+	if err := c.lookup(ctx, "/bank/v1/accounts/transactions", newTransactionsRequest(q), &out); err != nil {
 		return nil, err
 	}
 	p, err := out.toDomain()
@@ -151,7 +131,7 @@ func (c *Client) Transactions(ctx context.Context, q obx.TransactionQuery) (*obx
 // is an error (EUNAVAILABLE wrapping obx.ErrBankDown), not a status.
 func (c *Client) Status(ctx context.Context) (*obx.BankStatus, error) {
 	var out statusJSON
-	if err := c.do(ctx, http.MethodGet, "/bank/v1/status", nil, nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/bank/v1/status", nil, &out); err != nil {
 		return nil, err
 	}
 	st, err := out.toDomain()
@@ -174,7 +154,7 @@ func (c *Client) Credit(ctx context.Context, op obx.Operation) (*obx.OperationRe
 
 func (c *Client) operate(ctx context.Context, path string, op obx.Operation) (*obx.OperationResult, error) {
 	var out operationResultJSON
-	if err := c.do(ctx, http.MethodPost, path, nil, newOperationJSON(op), &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, newOperationJSON(op), &out); err != nil {
 		return nil, err
 	}
 	return out.toDomain(), nil
@@ -183,7 +163,7 @@ func (c *Client) operate(ctx context.Context, path string, op obx.Operation) (*o
 // Operation returns the recorded outcome of an earlier Debit or Credit.
 func (c *Client) Operation(ctx context.Context, id string) (*obx.OperationResult, error) {
 	var out operationResultJSON
-	if err := c.do(ctx, http.MethodGet, "/bank/v1/operations/"+url.PathEscape(id), nil, nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/bank/v1/operations/"+url.PathEscape(id), nil, &out); err != nil {
 		return nil, err
 	}
 	return out.toDomain(), nil
@@ -193,7 +173,7 @@ func (c *Client) Operation(ctx context.Context, id string) (*obx.OperationResult
 // EUNAVAILABLE (no such endpoint).
 func (c *Client) Faults(ctx context.Context) (banksim.Faults, error) {
 	var out faultsJSON
-	if err := c.do(ctx, http.MethodGet, "/sim/v1/faults", nil, nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/sim/v1/faults", nil, &out); err != nil {
 		return banksim.Faults{}, err
 	}
 	f, err := out.toDomain()
@@ -206,12 +186,29 @@ func (c *Client) Faults(ctx context.Context) (banksim.Faults, error) {
 // SetFaults replaces a simulated bank's faults. Latency travels in whole
 // milliseconds. Returns EINVALID for faults the bank refuses.
 func (c *Client) SetFaults(ctx context.Context, f banksim.Faults) error {
-	return c.do(ctx, http.MethodPut, "/sim/v1/faults", nil, newFaultsJSON(f), &faultsJSON{})
+	return c.do(ctx, http.MethodPut, "/sim/v1/faults", newFaultsJSON(f), &faultsJSON{})
 }
 
-// do sends one request and decodes the answer into out, or returns the domain
-// error the answer or its absence stands for.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+// lookup sends a read-only POST: a lookup whose identifier must stay out of
+// the URL. It tells the transport that the request is idempotent, so that,
+// like a GET, it is retried when the adapter closes a pooled connection just
+// as the request goes out; the Idempotency-Key entry without a value is never
+// sent on the wire (see net/http.Transport).
+func (c *Client) lookup(ctx context.Context, path string, in, out any) error {
+	return c.send(ctx, http.MethodPost, path, in, out, true)
+}
+
+// do sends one request; see send.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.send(ctx, method, path, in, out, false)
+}
+
+// send sends one request and decodes the answer into out, or returns the
+// domain error the answer or its absence stands for. Requests have no query
+// string: whatever identifies a customer or an account goes in the body, in,
+// so that URLs, which proxies and access logs record, carry no personal data.
+// readOnly marks a POST that changes nothing as safe to retry.
+func (c *Client) send(ctx context.Context, method, path string, in, out any, readOnly bool) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -220,11 +217,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 		body = bytes.NewReader(b)
 	}
-	u := c.base + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return fmt.Errorf("bank %s: new request: %w", c.code, err)
 	}
@@ -234,6 +227,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if readOnly {
+		req.Header["Idempotency-Key"] = nil
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -12,6 +12,11 @@
 // its answer, is ETIMEOUT (the outcome is unknown and must be settled with
 // Operation).
 //
+// No personal identifier travels in a URL: lookups by CI or account number
+// are POSTs with the identifier in the JSON body (read-only, so the client
+// marks them safe to retry), and the only path parameter is the hub's
+// operation id. URLs are what proxies and access logs record.
+//
 // The wire structs live here, with their json tags; the domain types of
 // package obx carry none.
 package bankhttp

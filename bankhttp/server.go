@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/obxhub/obx"
@@ -107,7 +106,11 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleCustomer(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.bank.Customer(r.Context(), r.PathValue("ci"))
+	var req customerLookupRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	c, err := s.bank.Customer(r.Context(), req.CI)
 	if err != nil {
 		return err
 	}
@@ -116,7 +119,11 @@ func (s *Server) handleCustomer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.bank.Account(r.Context(), r.PathValue("num"))
+	var req accountRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.bank.Account(r.Context(), req.AccountNum)
 	if err != nil {
 		return err
 	}
@@ -125,7 +132,11 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleBalance(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.bank.Balance(r.Context(), r.PathValue("num"))
+	var req accountRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	b, err := s.bank.Balance(r.Context(), req.AccountNum)
 	if err != nil {
 		return err
 	}
@@ -134,26 +145,13 @@ func (s *Server) handleBalance(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleTransactions(w http.ResponseWriter, r *http.Request) error {
-	v := r.URL.Query()
-	q := obx.TransactionQuery{AccountNum: r.PathValue("num"), Direction: v.Get("direction"), Cursor: v.Get("cursor")}
-	var err error
-	if q.From, err = parseTime(v.Get("from")); err != nil {
+	var req transactionsRequest
+	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if q.To, err = parseTime(v.Get("to")); err != nil {
+	q, err := req.toDomain()
+	if err != nil {
 		return err
-	}
-	switch v.Get("order") {
-	case "asc":
-		q.Ascending = true
-	case "", "desc":
-	default:
-		return obx.Errorf(obx.EINVALID, "order must be asc or desc.")
-	}
-	if l := v.Get("limit"); l != "" {
-		if q.Limit, err = strconv.Atoi(l); err != nil || q.Limit < 0 {
-			return obx.Errorf(obx.EINVALID, "limit must be a non-negative integer.")
-		}
 	}
 	p, err := s.bank.Transactions(r.Context(), q)
 	if err != nil {

@@ -17,6 +17,61 @@ type signInRequest struct {
 	Password string `json:"password"`
 }
 
+// The lookup requests carry their identifiers in the body, never in the URL:
+// CIs and full account numbers are personal data, and URLs end up in the
+// access logs of every proxy and load balancer on the way.
+
+type customerLookupRequest struct {
+	CI string `json:"ci"`
+}
+
+type accountRequest struct {
+	AccountNum string `json:"account_num"`
+}
+
+type transactionsRequest struct {
+	AccountNum string `json:"account_num"`
+	From       string `json:"from,omitempty"`
+	To         string `json:"to,omitempty"`
+	Direction  string `json:"direction,omitempty"`
+	Order      string `json:"order,omitempty"` // "asc" or "desc" (the default)
+	Cursor     string `json:"cursor,omitempty"`
+	Limit      int    `json:"limit,omitempty"` // 0 for the bank's default
+}
+
+func newTransactionsRequest(q obx.TransactionQuery) transactionsRequest {
+	order := "desc"
+	if q.Ascending {
+		order = "asc"
+	}
+	return transactionsRequest{
+		AccountNum: q.AccountNum, From: formatTime(q.From), To: formatTime(q.To),
+		Direction: q.Direction, Order: order, Cursor: q.Cursor, Limit: q.Limit,
+	}
+}
+
+func (r transactionsRequest) toDomain() (obx.TransactionQuery, error) {
+	q := obx.TransactionQuery{AccountNum: r.AccountNum, Direction: r.Direction, Cursor: r.Cursor, Limit: r.Limit}
+	var err error
+	if q.From, err = parseTime(r.From); err != nil {
+		return obx.TransactionQuery{}, err
+	}
+	if q.To, err = parseTime(r.To); err != nil {
+		return obx.TransactionQuery{}, err
+	}
+	switch r.Order {
+	case "asc":
+		q.Ascending = true
+	case "", "desc":
+	default:
+		return obx.TransactionQuery{}, obx.Errorf(obx.EINVALID, "order must be asc or desc.")
+	}
+	if q.Limit < 0 {
+		return obx.TransactionQuery{}, obx.Errorf(obx.EINVALID, "limit must be a non-negative integer.")
+	}
+	return q, nil
+}
+
 type customerJSON struct {
 	CI        string        `json:"ci"`
 	Name      string        `json:"name"`
