@@ -32,6 +32,8 @@ type testHub struct {
 	a, b  *hubtest.TSP // A: an ordinary TSP; B: a self-authenticating one (sa)
 	tspA  *obx.TSP
 	tspB  *obx.TSP
+
+	transfers *obx.Transfers
 }
 
 type hubOptions struct {
@@ -68,19 +70,38 @@ func newHub(t testing.TB, e dbtest.Engine, opts hubOptions) *testHub {
 	if opts.log != nil {
 		logger = slog.New(slog.NewJSONHandler(opts.log, nil))
 	}
+	h.transfers = &obx.Transfers{Store: h.db, Contracts: h.db, Accounts: h.db, Banks: h.dir, Now: time.Now, Owner: "test-replica"}
 	s := &obxhttp.Server{
-		Logger:  logger,
-		Service: &obx.Service{Accounts: h.db, Banks: h.dir, Now: time.Now},
-		Tokens:  o,
-		Mounts:  []obxhttp.Mounter{o, &obxhttp.Sandbox{}},
-		Ready:   func(ctx context.Context) error { return h.db.SQL().PingContext(ctx) },
+		Transfers: h.transfers,
+		Logger:    logger,
+		Service:   &obx.Service{Accounts: h.db, Banks: h.dir, Now: time.Now},
+		Tokens:    o,
+		Mounts:    []obxhttp.Mounter{o, &obxhttp.Sandbox{}},
+		Ready:     func(ctx context.Context) error { return h.db.SQL().PingContext(ctx) },
 	}
 	h.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(h.srv.Close)
 	h.tspA, h.a = h.newTSP(t, o, "T990000001", false)
 	h.tspB, h.b = h.newTSP(t, o, "T990000002", true)
+	for i, tsp := range []*obx.TSP{h.tspA, h.tspB} {
+		acct := banksim.DemoTSPAccounts("097")[i]
+		err := h.db.SetContract(ctx, &obx.Contract{TSPID: tsp.ID, MainBank: "097",
+			DailyWithdrawLimit: 50_000_000, UserDailyLimit: 3_000_000, PerTransferLimit: 1_000_000,
+			DailyDepositLimit: 50_000_000, PassPhraseHash: obx.HashPassPhrase("NONE")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = h.db.AddContractAccount(ctx, &obx.ContractAccount{TSPID: tsp.ID, BankCode: "097",
+			AccountNum: acct.Number, HolderName: acct.HolderName, Kind: obx.ContractBoth})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	return h
 }
+
+// contractAccount returns a TSP's demo contract account number at 097.
+func contractAccount(i int) string { return banksim.DemoTSPAccounts("097")[i].Number }
 
 func (h *testHub) newTSP(t testing.TB, o *oauth.Server, code string, selfAuth bool) (*obx.TSP, *hubtest.TSP) {
 	t.Helper()

@@ -20,5 +20,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.kftcRoute(mux, "GET", "/v2.0/account/balance/fin_num", s.handleBalance)
 	s.kftcRoute(mux, "GET", "/v2.0/account/transaction_list/fin_num", s.handleTransactionList)
 	s.kftcRoute(mux, "GET", "/v2.0/bank/status", s.handleBankStatus)
+	s.kftcRoute(mux, "POST", "/v2.0/transfer/withdraw/fin_num", s.handleWithdraw)
+	s.kftcRoute(mux, "POST", "/v2.0/transfer/deposit/fin_num", s.handleDeposit)
+	s.kftcRoute(mux, "POST", "/v2.0/transfer/result", s.handleTransferResult)
+	s.kftcRoute(mux, "GET", "/v2.0/transfer/user_remain_amt", s.handleUserRemainAmt)
 	mux.HandleFunc("/v2.0/", s.handleNoSuchAPI)
 }

@@ -28,8 +28,9 @@ type Mounter interface {
 
 // Server serves the hub over HTTP. Set the exported fields, then call Handler.
 type Server struct {
-	Service *obx.Service
-	Tokens  Introspector
+	Service   *obx.Service
+	Transfers *obx.Transfers
+	Tokens    Introspector
 	// Mounts add further routes (the OAuth server, sandbox tools).
 	Mounts []Mounter
 	// Ready reports whether the hub can serve (database reachable).

@@ -13,6 +13,13 @@ const (
 	CodeBankError           = "A0002"
 	CodeInternal            = "A0003"
 	CodeFormat              = "A0004"
+	CodeDepositDailyLimit   = "A0101"
+	CodeTSPDailyLimit       = "A0103"
+	CodePerTransferLimit    = "A0105"
+	CodeUserDailyLimit      = "A0112"
+	CodePassPhrase          = "A0307"
+	CodeNoTransfer          = "A0310"
+	CodeUnregisteredCntr    = "A0322"
 	CodeDataError           = "A0005"
 	CodeTimeout             = "A0007"
 	CodeDuplicate           = "A0008"
@@ -49,6 +56,13 @@ var Messages = map[string]string{
 	CodeBankError:           "참가기관 에러",
 	CodeInternal:            "내부 처리 에러",
 	CodeFormat:              "요청전문 포맷 에러",
+	CodeDepositDailyLimit:   "이용기관 입금이체 한도 초과 (일 한도)",
+	CodeTSPDailyLimit:       "이용기관 출금이체 한도 초과 (일 한도)",
+	CodePerTransferLimit:    "이용기관 출금이체 한도 초과 (건당 한도)",
+	CodeUserDailyLimit:      "사용자 출금이체 한도 초과 (일 한도)",
+	CodePassPhrase:          "이체암호문구 불일치",
+	CodeNoTransfer:          "이체 내역 없음",
+	CodeUnregisteredCntr:    "미등록된 이용기관 약정 계좌/계정",
 	CodeDataError:           "등록 데이터 에러",
 	CodeTimeout:             "처리시간 초과 에러",
 	CodeDuplicate:           "중복거래 에러",
@@ -104,6 +118,16 @@ var sentinelCodes = []struct {
 	{obx.ErrBankMaintenance, CodeNotInquiryTime},
 	{obx.ErrBankDown, CodeBankError},
 	{obx.ErrUnknownBank, CodeFormat},
+	{obx.ErrDuplicateTranID, CodeDuplicateBankTranID},
+	{obx.ErrUnregisteredContract, CodeUnregisteredCntr},
+	{obx.ErrPassPhrase, CodePassPhrase},
+	{obx.ErrTSPDailyLimit, CodeTSPDailyLimit},
+	{obx.ErrPerTransferLimit, CodePerTransferLimit},
+	{obx.ErrUserDailyLimit, CodeUserDailyLimit},
+	{obx.ErrDepositDailyLimit, CodeDepositDailyLimit},
+	{obx.ErrSubBusiness, CodeNoAccess},
+	{obx.ErrNoContract, CodeServiceUnavailable},
+	{obx.ErrTransferNotFound, CodeNoTransfer},
 }
 
 // codeByClass maps the domain error codes.

@@ -159,6 +159,9 @@ func NewValidator(f Fields) *Validator { return &Validator{f: f} }
 // Err returns the first problem found, or nil.
 func (v *Validator) Err() error { return v.err }
 
+// Fail records a problem found by the caller, unless one was found before.
+func (v *Validator) Fail(format string, args ...any) { v.fail(format, args...) }
+
 func (v *Validator) fail(format string, args ...any) {
 	if v.err == nil {
 		v.err = obx.Errorf(obx.EINVALID, format, args...)

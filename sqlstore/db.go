@@ -182,6 +182,10 @@ func (db *DB) transactOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func retryable(err error) bool {
+	var re *retryError
+	if errors.As(err, &re) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "40001" || pgErr.Code == "40P01"

@@ -28,13 +28,16 @@ type demoState struct {
 }
 
 type demoTSP struct {
-	Name          string   `json:"name"`
-	ClientID      string   `json:"client_id"`
-	ClientSecret  string   `json:"client_secret"`
-	ClientUseCode string   `json:"client_use_code"`
-	Scopes        []string `json:"scopes"`
-	SelfAuth      bool     `json:"self_auth"`
-	RedirectURIs  []string `json:"redirect_uris"`
+	Name            string   `json:"name"`
+	MainBank        string   `json:"main_bank"`
+	ContractAccount string   `json:"cntr_account_num"`
+	WdPassPhrase    string   `json:"wd_pass_phrase"`
+	ClientID        string   `json:"client_id"`
+	ClientSecret    string   `json:"client_secret"`
+	ClientUseCode   string   `json:"client_use_code"`
+	Scopes          []string `json:"scopes"`
+	SelfAuth        bool     `json:"self_auth"`
+	RedirectURIs    []string `json:"redirect_uris"`
 }
 
 type demoCustomer struct {
@@ -161,6 +164,11 @@ func seedDemo(ctx context.Context, h *hub, dir, base string, seed int64) (*demoS
 				return nil, err
 			}
 		}
+		acct := banksim.DemoTSPAccounts(banksim.TestbedBankCode)[i]
+		t.ContractAccount, t.MainBank, t.WdPassPhrase = acct.Number, acct.BankCode, demoPassPhrase
+		if err := seedContract(ctx, h, tsp.ID, acct); err != nil {
+			return nil, err
+		}
 		st.TSPs = append(st.TSPs, t)
 	}
 	for _, c := range banksim.DemoCustomers(seed) {
@@ -191,11 +199,33 @@ func seedDemo(ctx context.Context, h *hub, dir, base string, seed int64) (*demoS
 	return st, os.Rename(tmp, path)
 }
 
+// demoPassPhrase is the demo TSPs' deposit pass phrase, as KFTC's testbed uses.
+const demoPassPhrase = "NONE"
+
+// seedContract gives a demo TSP its contract at its main bank with acct as
+// collection and payout account, and sandbox limits.
+func seedContract(ctx context.Context, h *hub, tspID int64, acct obx.BankAccount) error {
+	err := h.db.SetContract(ctx, &obx.Contract{
+		TSPID: tspID, MainBank: acct.BankCode,
+		DailyWithdrawLimit: 100_000_000, UserDailyLimit: 10_000_000, PerTransferLimit: 5_000_000,
+		DailyDepositLimit: 100_000_000, PassPhraseHash: obx.HashPassPhrase(demoPassPhrase),
+	})
+	if err != nil {
+		return err
+	}
+	err = h.db.AddContractAccount(ctx, &obx.ContractAccount{TSPID: tspID, BankCode: acct.BankCode,
+		AccountNum: acct.Number, HolderName: acct.HolderName, Kind: obx.ContractBoth})
+	if obx.ErrorCode(err) == obx.ECONFLICT {
+		return nil
+	}
+	return err
+}
+
 func printDemo(w io.Writer, st *demoState) {
 	fmt.Fprintf(w, "obx demo hub: %s\n\n", st.BaseURL)
 	for _, t := range st.TSPs {
-		fmt.Fprintf(w, "TSP %s (scopes: %v)\n  client_id       %s\n  client_secret   %s\n  client_use_code %s\n  redirect_uri    %s\n\n",
-			t.Name, t.Scopes, t.ClientID, t.ClientSecret, t.ClientUseCode, t.RedirectURIs[0])
+		fmt.Fprintf(w, "TSP %s (scopes: %v)\n  client_id        %s\n  client_secret    %s\n  client_use_code  %s\n  redirect_uri     %s\n  cntr_account_num %s (bank %s, wd_pass_phrase %s)\n\n",
+			t.Name, t.Scopes, t.ClientID, t.ClientSecret, t.ClientUseCode, t.RedirectURIs[0], t.ContractAccount, t.MainBank, t.WdPassPhrase)
 	}
 	fmt.Fprintln(w, "Sandbox customers (bank code: login / password):")
 	for _, c := range st.Customers {

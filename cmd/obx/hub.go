@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -93,11 +94,12 @@ type hubConfig struct {
 
 // hub is the assembled system: database, banks, OAuth server and HTTP handler.
 type hub struct {
-	db      *sqlstore.DB
-	banks   *bankguard.Directory
-	sims    map[string]*banksim.Bank
-	oauth   *oauth.Server
-	handler http.Handler
+	db        *sqlstore.DB
+	banks     *bankguard.Directory
+	sims      map[string]*banksim.Bank
+	oauth     *oauth.Server
+	transfers *obx.Transfers
+	handler   http.Handler
 
 	stop context.CancelFunc // stops the background jobs
 	jobs sync.WaitGroup     // the background jobs
@@ -105,6 +107,17 @@ type hub struct {
 
 // purgeEvery is how often expired tokens and consent flows are deleted.
 const purgeEvery = 10 * time.Minute
+
+// recoverEvery is how often a replica looks for transfers to recover.
+const recoverEvery = time.Second
+
+// replicaID names this process in transfer leases.
+func replicaID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+}
 
 // openHub connects, migrates, opens the banks and builds the HTTP handler.
 func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
@@ -192,13 +205,18 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		return nil, err
 	}
 
+	h.transfers = &obx.Transfers{
+		Store: h.db, Contracts: h.db, Accounts: h.db, Banks: h.banks, Now: time.Now, Logger: cfg.Logger,
+		Owner: replicaID(),
+	}
 	srv := &obxhttp.Server{
-		Service: &obx.Service{Accounts: h.db, Banks: h.banks, Now: time.Now},
-		Tokens:  h.oauth,
-		Mounts:  []obxhttp.Mounter{h.oauth},
-		Ready:   func(ctx context.Context) error { return h.db.SQL().PingContext(ctx) },
-		Logger:  cfg.Logger,
-		Metrics: metrics,
+		Service:   &obx.Service{Accounts: h.db, Banks: h.banks, Now: time.Now},
+		Transfers: h.transfers,
+		Tokens:    h.oauth,
+		Mounts:    []obxhttp.Mounter{h.oauth},
+		Ready:     func(ctx context.Context) error { return h.db.SQL().PingContext(ctx) },
+		Logger:    cfg.Logger,
+		Metrics:   metrics,
 	}
 	if cfg.Sandbox {
 		sb := &obxhttp.Sandbox{Faults: map[string]http.Handler{}}
@@ -209,10 +227,30 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	}
 	h.handler = srv.Handler()
 
-	// Every replica purges; the deletes are idempotent, so they need no
-	// coordination.
 	jobCtx, stop := context.WithCancel(context.Background())
 	h.stop = stop
+	// Every replica recovers unfinished transfers; leases in the database keep
+	// two replicas off one transfer.
+	h.jobs.Add(1)
+	go func() {
+		defer h.jobs.Done()
+		t := time.NewTicker(recoverEvery)
+		defer t.Stop()
+		for {
+			if n, err := h.transfers.Recover(jobCtx, 16); err != nil && jobCtx.Err() == nil {
+				cfg.Logger.Warn("transfer recovery", "err", err)
+			} else if n > 0 {
+				cfg.Logger.Info("transfers recovered", "count", n)
+			}
+			select {
+			case <-jobCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	// Every replica purges; the deletes are idempotent, so they need no
+	// coordination.
 	h.jobs.Add(1)
 	go func() {
 		defer h.jobs.Done()

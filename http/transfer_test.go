@@ -1,0 +1,293 @@
+package http_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/obxhub/obx/banksim"
+	"github.com/obxhub/obx/internal/dbtest"
+	"github.com/obxhub/obx/internal/hubtest"
+)
+
+// withdrawBody is a complete withdraw/fin_num request.
+func withdrawBody(tsp *hubtest.TSP, tranID, fin, cntr string, amt any) map[string]any {
+	return map[string]any{
+		"bank_tran_id": tranID, "cntr_account_type": "N", "cntr_account_num": cntr,
+		"dps_print_content": "오비엑스충전", "fintech_use_num": fin, "tran_amt": amt,
+		"tran_dtime": hubtest.TranDtime(), "req_client_name": "홍길동", "req_client_fintech_use_num": fin,
+		"req_client_num": "MEMBER0001", "transfer_purpose": "RC",
+		"recv_client_name": "오비엑스페이", "recv_client_bank_code": "097", "recv_client_account_num": cntr,
+	}
+}
+
+func depositBody(tranID, fin, cntr, pass string, amt any) map[string]any {
+	return map[string]any{
+		"cntr_account_type": "N", "cntr_account_num": cntr, "wd_pass_phrase": pass, "wd_print_content": "환불",
+		"name_check_option": "on", "tran_dtime": hubtest.TranDtime(), "req_cnt": "1",
+		"req_list": []map[string]any{{
+			"tran_no": "1", "bank_tran_id": tranID, "fintech_use_num": fin, "print_content": "쇼핑몰환불",
+			"tran_amt": amt, "req_client_name": "홍길동", "req_client_num": "MEMBER0001", "transfer_purpose": "TR",
+		}},
+	}
+}
+
+// balanceAt reads an account's balance straight from the simulated bank's ledger.
+func (h *testHub) balanceAt(t *testing.T, bank, num string) int64 {
+	t.Helper()
+	b, err := h.banks[bank].Balance(context.Background(), num)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Balance
+}
+
+// numberOf returns the full account number behind a fintech use number.
+func (h *testHub) numberOf(t *testing.T, fin string) string {
+	t.Helper()
+	a, err := h.db.Account(context.Background(), h.tspA.ID, fin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Number
+}
+
+func TestTransfers(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newHub(t, e, hubOptions{})
+		c := customer(t)
+		tok, seq := userToken(t, h.a, c, "088", "login inquiry transfer")
+		fin := demandAccount(t, h.a, tok, accounts(t, h.a, tok, seq)["088"])
+		num := h.numberOf(t, fin)
+		cntr := contractAccount(0)
+		oob := h.a.InstitutionToken(t, "oob")
+		custBefore, tspBefore := h.balanceAt(t, "088", num), h.balanceAt(t, "097", cntr)
+
+		// A withdrawal moves the money once, however often it is retried.
+		id := h.a.BankTranID()
+		body := withdrawBody(h.a, id, fin, cntr, "10000")
+		r := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", body)
+		if hubtest.Code(r) != "A0000" || hubtest.Str(r, "bank_rsp_code") != "000" || hubtest.Str(r, "tran_amt") != "10000" ||
+			hubtest.Str(r, "dps_bank_code_std") != "097" || hubtest.Str(r, "bank_code_std") != "088" {
+			t.Fatalf("withdraw: %v", r)
+		}
+		if hubtest.Str(r, "wd_limit_remain_amt") != "2990000" {
+			t.Errorf("wd_limit_remain_amt = %s, want 2990000 (user limit 3,000,000 less 10,000)", hubtest.Str(r, "wd_limit_remain_amt"))
+		}
+		body["tran_amt"] = 10000 // the same request, with a JSON number this time
+		if again := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", body); hubtest.Code(again) != "A0000" {
+			t.Errorf("retry: %v", again)
+		}
+		if got := h.balanceAt(t, "088", num); got != custBefore-10000 {
+			t.Errorf("customer balance %d, want %d", got, custBefore-10000)
+		}
+		if got := h.balanceAt(t, "097", cntr); got != tspBefore+10000 {
+			t.Errorf("TSP balance %d, want %d", got, tspBefore+10000)
+		}
+		body["tran_amt"] = "20000"
+		if r := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", body); hubtest.Code(r) != "A0326" {
+			t.Errorf("same bank_tran_id, other amount: %s, want A0326", hubtest.Code(r))
+		}
+
+		res := h.a.Post(t, oob, "/v2.0/transfer/result", map[string]any{"check_type": "1", "tran_dtime": hubtest.TranDtime(),
+			"req_cnt": "2", "req_list": []map[string]any{
+				{"tran_no": "1", "org_bank_tran_id": id, "org_bank_tran_date": time.Now().Format("20060102"), "org_tran_amt": "10000"},
+				{"tran_no": "2", "org_bank_tran_id": h.a.BankTranID(), "org_bank_tran_date": time.Now().Format("20060102"), "org_tran_amt": "10000"},
+			}})
+		items := hubtest.List(res, "res_list")
+		if hubtest.Code(res) != "A0009" || len(items) != 2 || hubtest.Str(items[0], "bank_rsp_code") != "000" ||
+			hubtest.Str(items[1], "bank_rsp_code") != "" {
+			t.Errorf("transfer/result: %v", res)
+		}
+
+		// A refusal by the bank moves nothing and gives the limit back.
+		remain := func() string {
+			return hubtest.Str(h.a.Get(t, tok, "/v2.0/transfer/user_remain_amt", vals("user_seq_no", seq)), "wd_limit_remain_amt")
+		}
+		before := remain()
+		big := h.balanceAt(t, "088", num) + 1
+		h.dbSetLimits(t, 0, big+3_000_000, big+1)
+		r = h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, h.a.BankTranID(), fin, cntr, strconv.FormatInt(big, 10)))
+		if hubtest.Code(r) != "A0002" || hubtest.Str(r, "bank_rsp_code") != "453" || hubtest.Str(r, "bank_code_tran") != "088" {
+			t.Errorf("overdraft: %v, want A0002 453 from 088", r)
+		}
+		h.dbSetLimits(t, 0, 3_000_000, 1_000_000)
+		if got := remain(); got != before {
+			t.Errorf("remaining limit after a refused transfer %s, want %s", got, before)
+		}
+
+		// Bad input: each its code, nothing moves.
+		mid := h.balanceAt(t, "088", num)
+		for _, tc := range []struct {
+			name string
+			mut  func(map[string]any)
+			want string
+		}{
+			{"zero amount", func(b map[string]any) { b["tran_amt"] = "0" }, "A0004"},
+			{"negative amount", func(b map[string]any) { b["tran_amt"] = "-100" }, "A0004"},
+			{"non-numeric amount", func(b map[string]any) { b["tran_amt"] = "1e3" }, "A0004"},
+			{"13-digit amount", func(b map[string]any) { b["tran_amt"] = "1000000000000" }, "A0004"},
+			{"over the per-transfer limit", func(b map[string]any) { b["tran_amt"] = "1000001" }, "A0105"},
+			{"future tran_dtime", func(b map[string]any) { b["tran_dtime"] = time.Now().Add(48 * time.Hour).Format("20060102150405") }, "A0004"},
+			{"ancient tran_dtime", func(b map[string]any) { b["tran_dtime"] = "20200101000000" }, "A0004"},
+			{"unregistered contract account", func(b map[string]any) { b["cntr_account_num"] = "9999999999" }, "A0322"},
+			{"another TSP's contract account", func(b map[string]any) { b["cntr_account_num"] = contractAccount(1) }, "A0322"},
+			{"missing recipient", func(b map[string]any) { delete(b, "recv_client_name") }, "A0004"},
+			{"both requester forms", func(b map[string]any) { b["req_client_bank_code"] = "088"; b["req_client_account_num"] = "1" }, "A0004"},
+			{"unknown fintech number", func(b map[string]any) { b["fintech_use_num"] = "199000000100000000000000" }, "A0304"},
+		} {
+			b := withdrawBody(h.a, h.a.BankTranID(), fin, cntr, "1000")
+			tc.mut(b)
+			if got := hubtest.Code(h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", b)); got != tc.want {
+				t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+			}
+		}
+		inqTok, _ := userToken(t, h.a, c, "088", "login inquiry")
+		if got := hubtest.Code(h.a.Post(t, inqTok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, h.a.BankTranID(), fin, cntr, "1000"))); got != "O0011" {
+			t.Errorf("withdraw with an inquiry token: %s, want O0011", got)
+		}
+		if got := h.balanceAt(t, "088", num); got != mid {
+			t.Errorf("bad requests moved money: %d → %d", mid, got)
+		}
+
+		// A deposit pays the customer out of the TSP's account.
+		tspNow, custNow := h.balanceAt(t, "097", cntr), h.balanceAt(t, "088", num)
+		did := h.a.BankTranID()
+		d := h.a.Post(t, oob, "/v2.0/transfer/deposit/fin_num", depositBody(did, fin, cntr, "NONE", "7000"))
+		its := hubtest.List(d, "res_list")
+		if hubtest.Code(d) != "A0000" || len(its) != 1 || hubtest.Str(its[0], "bank_rsp_code") != "000" || hubtest.Str(d, "wd_bank_code_std") != "097" {
+			t.Fatalf("deposit: %v", d)
+		}
+		if h.balanceAt(t, "097", cntr) != tspNow-7000 || h.balanceAt(t, "088", num) != custNow+7000 {
+			t.Errorf("deposit moved TSP %d→%d, customer %d→%d", tspNow, h.balanceAt(t, "097", cntr), custNow, h.balanceAt(t, "088", num))
+		}
+		if got := hubtest.Code(h.a.Post(t, oob, "/v2.0/transfer/deposit/fin_num", depositBody(h.a.BankTranID(), fin, cntr, "WRONG", "7000"))); got != "A0307" {
+			t.Errorf("wrong pass phrase: %s, want A0307", got)
+		}
+		if got := hubtest.Code(h.a.Post(t, tok, "/v2.0/transfer/deposit/fin_num", depositBody(h.a.BankTranID(), fin, cntr, "NONE", "7000"))); got != "O0011" {
+			t.Errorf("deposit with a user token: %s, want O0011", got)
+		}
+
+		// A credit refused for good (the recipient's name no longer matches) is
+		// reversed: the TSP gets its money back and the item reports 815.
+		if _, err := h.db.SQL().Exec(`UPDATE accounts SET holder_name = '다른사람' WHERE fintech_use_num = $1`, fin); err != nil {
+			t.Fatal(err)
+		}
+		tspNow, custNow = h.balanceAt(t, "097", cntr), h.balanceAt(t, "088", num)
+		d = h.a.Post(t, oob, "/v2.0/transfer/deposit/fin_num", depositBody(h.a.BankTranID(), fin, cntr, "NONE", "5000"))
+		its = hubtest.List(d, "res_list")
+		if hubtest.Code(d) != "A0009" || len(its) != 1 || hubtest.Str(its[0], "bank_rsp_code") != "815" || hubtest.Str(its[0], "bank_code_tran") != "088" {
+			t.Errorf("deposit to a renamed holder: %v, want A0009 with 815 from 088", d)
+		}
+		if h.balanceAt(t, "097", cntr) != tspNow || h.balanceAt(t, "088", num) != custNow {
+			t.Errorf("a reversed deposit changed balances: TSP %d→%d, customer %d→%d", tspNow, h.balanceAt(t, "097", cntr), custNow, h.balanceAt(t, "088", num))
+		}
+	})
+}
+
+// dbSetLimits changes TSP A's withdrawal limits.
+func (h *testHub) dbSetLimits(t *testing.T, daily, userDaily, perTransfer int64) {
+	t.Helper()
+	c, err := h.db.Contract(context.Background(), h.tspA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if daily > 0 {
+		c.DailyWithdrawLimit = daily
+	}
+	c.UserDailyLimit, c.PerTransferLimit = userDaily, perTransfer
+	if err := h.db.SetContract(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLostAnswerIsRecovered: the bank applies a debit but its answer is lost.
+// The TSP hears "in progress"; recovery asks the bank, finishes the transfer,
+// and the money moved exactly once.
+func TestLostAnswerIsRecovered(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newHub(t, e, hubOptions{bankTimeout: 300 * time.Millisecond})
+		c := customer(t)
+		tok, seq := userToken(t, h.a, c, "088", "login inquiry transfer")
+		fin := demandAccount(t, h.a, tok, accounts(t, h.a, tok, seq)["088"])
+		num, cntr := h.numberOf(t, fin), contractAccount(0)
+		oob := h.a.InstitutionToken(t, "oob")
+		custBefore, tspBefore := h.balanceAt(t, "088", num), h.balanceAt(t, "097", cntr)
+
+		h.banks["088"].SetFaults(banksim.Faults{LostResponseRate: 1})
+		id := h.a.BankTranID()
+		r := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, id, fin, cntr, "12345"))
+		if hubtest.Code(r) != "A0001" {
+			t.Fatalf("withdraw with a lost answer: %v, want A0001", r)
+		}
+		h.banks["088"].SetFaults(banksim.Faults{})
+		if got := h.balanceAt(t, "088", num); got != custBefore-12345 {
+			t.Fatalf("the bank did not apply the debit: %d", got)
+		}
+		if n, err := h.transfers.Recover(context.Background(), 10); err != nil || n != 1 {
+			t.Fatalf("Recover = %d, %v; want 1 transfer", n, err)
+		}
+		res := h.a.Post(t, oob, "/v2.0/transfer/result", map[string]any{"check_type": "1", "tran_dtime": hubtest.TranDtime(),
+			"req_cnt": "1", "req_list": []map[string]any{{"tran_no": "1", "org_bank_tran_id": id,
+				"org_bank_tran_date": time.Now().Format("20060102"), "org_tran_amt": "12345"}}})
+		if items := hubtest.List(res, "res_list"); hubtest.Code(res) != "A0000" || hubtest.Str(items[0], "bank_rsp_code") != "000" {
+			t.Errorf("transfer/result after recovery: %v", res)
+		}
+		if h.balanceAt(t, "088", num) != custBefore-12345 || h.balanceAt(t, "097", cntr) != tspBefore+12345 {
+			t.Errorf("after recovery: customer %d (want %d), TSP %d (want %d)",
+				h.balanceAt(t, "088", num), custBefore-12345, h.balanceAt(t, "097", cntr), tspBefore+12345)
+		}
+		// A client retry after recovery reports the final outcome and moves nothing.
+		if again := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, id, fin, cntr, "12345")); hubtest.Code(again) != "A0000" {
+			t.Errorf("retry after recovery: %v", again)
+		}
+		if h.balanceAt(t, "088", num) != custBefore-12345 {
+			t.Error("a retry after recovery moved money again")
+		}
+	})
+}
+
+// TestLimitsHoldUnderConcurrency: many withdrawals at once through two hub
+// "replicas" sharing the database can never together exceed the TSP's limit.
+func TestLimitsHoldUnderConcurrency(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newHub(t, e, hubOptions{})
+		h.dbSetLimits(t, 100_000, 0, 0)
+		var toks, fins []string
+		for _, c := range banksim.DemoCustomers(1)[:4] {
+			tok, seq := userToken(t, h.a, c, "097", "login inquiry transfer")
+			toks = append(toks, tok)
+			fins = append(fins, demandAccount(t, h.a, tok, accounts(t, h.a, tok, seq)["097"]))
+		}
+		const n = 24 // 24 × 7,000 = 168,000 requested against a 100,000 limit
+		codes := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				k := i % len(toks)
+				r := h.a.Post(t, toks[k], "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, h.a.BankTranID(), fins[k], contractAccount(0), "7000"))
+				codes[i] = hubtest.Code(r)
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, c := range codes {
+			switch c {
+			case "A0000":
+				ok++
+			case "A0103":
+			default:
+				t.Errorf("unexpected code %s", c)
+			}
+		}
+		if ok != 100_000/7000 {
+			t.Errorf("%d withdrawals of 7,000 succeeded under a 100,000 limit, want %d (codes %v)", ok, 100_000/7000, codes)
+		}
+		r := h.b.Get(t, h.b.InstitutionToken(t, "sa"), "/v2.0/transfer/user_remain_amt", nil)
+		_ = r
+	})
+}

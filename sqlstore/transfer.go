@@ -1,0 +1,473 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/obxhub/obx"
+)
+
+var (
+	_ obx.TransferStore   = (*DB)(nil)
+	_ obx.ContractStore   = (*DB)(nil)
+	_ obx.SettlementStore = (*DB)(nil)
+)
+
+const transferColumns = `id, tsp_id, kind, bank_tran_id, tran_day, limit_day, request_hash, amount, user_seq_no,
+	debit_bank, debit_account, debit_fintech_num, debit_holder, debit_print, debit_rsp_code, debit_rsp_message, debit_day,
+	credit_bank, credit_account, credit_fintech_num, credit_holder, credit_print, credit_rsp_code, credit_rsp_message, credit_day,
+	name_check, echo, state, reversed, rsp_code, rsp_message, created_at, updated_at`
+
+func scanTransfer(row interface{ Scan(...any) error }) (*obx.Transfer, error) {
+	var t obx.Transfer
+	var echo string
+	d, c := &t.Debit, &t.Credit
+	err := row.Scan(&t.ID, &t.TSPID, &t.Kind, &t.BankTranID, &t.TranDay, &t.LimitDay, &t.RequestHash, &t.Amount, &t.UserSeqNo,
+		&d.BankCode, &d.AccountNum, &d.FintechUseNum, &d.HolderName, &d.PrintContent, &d.RspCode, &d.RspMessage, &d.BankTranDay,
+		&c.BankCode, &c.AccountNum, &c.FintechUseNum, &c.HolderName, &c.PrintContent, &c.RspCode, &c.RspMessage, &c.BankTranDay,
+		&t.NameCheck, &echo, &t.State, &t.Reversed, &t.RspCode, &t.RspMessage, scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt))
+	t.Echo = []byte(echo)
+	return &t, err
+}
+
+// limitKinds of limit_usage rows.
+const (
+	limitWithdraw = "withdraw"
+	limitDeposit  = "deposit"
+)
+
+// consume adds amount to a limit_usage row if the result stays within limit
+// (0: no limit). The conditional UPDATE holds the row lock, so concurrent
+// transactions on any replica are serialized on it and can never exceed the
+// limit together.
+func (db *DB) consume(ctx context.Context, tx *sql.Tx, tspID int64, day, kind, seq string, amount, limit int64) (bool, error) {
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO limit_usage (tsp_id, day, kind, user_seq_no, used) VALUES ($1, $2, $3, $4, 0)
+		ON CONFLICT DO NOTHING`, tspID, day, kind, seq); err != nil {
+		return false, fmt.Errorf("limit row: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `
+		UPDATE limit_usage SET used = used + $5
+		WHERE tsp_id = $1 AND day = $2 AND kind = $3 AND user_seq_no = $4 AND ($6 <= 0 OR used + $5 <= $6)`,
+		tspID, day, kind, seq, amount, limit)
+	if err != nil {
+		return false, fmt.Errorf("consume limit: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (db *DB) release(ctx context.Context, tx *sql.Tx, tspID int64, day, kind, seq string, amount int64) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE limit_usage SET used = used - $5 WHERE tsp_id = $1 AND day = $2 AND kind = $3 AND user_seq_no = $4`,
+		tspID, day, kind, seq, amount)
+	if err != nil {
+		return fmt.Errorf("release limit: %w", err)
+	}
+	return nil
+}
+
+// limitRows returns the limit rows a transfer counts against: the TSP's
+// total, and for withdrawals the customer's.
+func limitRows(t *obx.Transfer) (kind string, seqs []string) {
+	if t.Kind == obx.TransferDeposit {
+		return limitDeposit, []string{""}
+	}
+	return limitWithdraw, []string{"", t.UserSeqNo}
+}
+
+// AcceptTransfer implements obx.TransferStore.
+func (db *DB) AcceptTransfer(ctx context.Context, t *obx.Transfer, lim obx.LimitUse, owner string, leaseUntil time.Time) (*obx.Transfer, error) {
+	var prior *obx.Transfer
+	err := db.transact(ctx, func(tx *sql.Tx) error {
+		prior = nil
+		p, err := scanTransfer(tx.QueryRowContext(ctx, `SELECT `+transferColumns+` FROM transfers
+			WHERE tsp_id = $1 AND tran_day = $2 AND bank_tran_id = $3`, t.TSPID, t.TranDay, t.BankTranID))
+		switch {
+		case err == nil:
+			prior = p
+			if p.RequestHash != t.RequestHash {
+				return obx.WrapError(obx.ECONFLICT, "bank_tran_id was already used today for another request", obx.ErrDuplicateTranID)
+			}
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("find transfer: %w", err)
+		}
+
+		kind, seqs := limitRows(t)
+		for i, seq := range seqs {
+			limit, sentinel := lim.TSPDaily, obx.ErrTSPDailyLimit
+			if lim.Deposit {
+				sentinel = obx.ErrDepositDailyLimit
+			}
+			if i == 1 {
+				limit, sentinel = lim.UserDaily, obx.ErrUserDailyLimit
+			}
+			ok, err := db.consume(ctx, tx, t.TSPID, t.LimitDay, kind, seq, t.Amount, limit)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return obx.WrapError(obx.ELIMIT, "the amount exceeds the remaining daily limit", sentinel)
+			}
+		}
+		now := db.Now().UTC()
+		t.State, t.CreatedAt, t.UpdatedAt = obx.TransferAccepted, now, now
+		_, err = tx.ExecContext(ctx, `INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+				$22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)`,
+			t.ID, t.TSPID, t.Kind, t.BankTranID, t.TranDay, t.LimitDay, t.RequestHash, t.Amount, t.UserSeqNo,
+			t.Debit.BankCode, t.Debit.AccountNum, t.Debit.FintechUseNum, t.Debit.HolderName, t.Debit.PrintContent,
+			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay,
+			t.Credit.BankCode, t.Credit.AccountNum, t.Credit.FintechUseNum, t.Credit.HolderName, t.Credit.PrintContent,
+			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay,
+			t.NameCheck, string(t.Echo), t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(now), db.ts(now),
+			owner, db.ts(leaseUntil))
+		if isUniqueViolation(err) {
+			// A concurrent request with the same bank_tran_id won; let the
+			// transaction rerun and find it.
+			return &retryError{err}
+		}
+		if err != nil {
+			return fmt.Errorf("insert transfer: %w", err)
+		}
+		return nil
+	})
+	return prior, err
+}
+
+// retryError marks an error after which the whole transaction reruns.
+type retryError struct{ err error }
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+// SaveTransfer implements obx.TransferStore.
+func (db *DB) SaveTransfer(ctx context.Context, t *obx.Transfer, owner string) error {
+	return db.transact(ctx, func(tx *sql.Tx) error {
+		var prev string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM transfers WHERE id = $1 AND lease_owner = $2`, t.ID, owner).Scan(&prev)
+		if errors.Is(err, sql.ErrNoRows) {
+			return obx.Errorf(obx.ECONFLICT, "the transfer's lease was lost")
+		}
+		if err != nil {
+			return fmt.Errorf("read transfer state: %w", err)
+		}
+		if obx.TransferFinal(prev) {
+			return obx.Errorf(obx.ECONFLICT, "the transfer is already final")
+		}
+		t.UpdatedAt = db.Now().UTC()
+		_, err = tx.ExecContext(ctx, `UPDATE transfers SET
+				debit_rsp_code = $1, debit_rsp_message = $2, debit_day = $3, debit_holder = $4,
+				credit_rsp_code = $5, credit_rsp_message = $6, credit_day = $7, credit_holder = $8,
+				state = $9, reversed = $10, rsp_code = $11, rsp_message = $12, updated_at = $13
+			WHERE id = $14`,
+			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay, t.Debit.HolderName,
+			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay, t.Credit.HolderName,
+			t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(t.UpdatedAt), t.ID)
+		if err != nil {
+			return fmt.Errorf("save transfer: %w", err)
+		}
+		switch t.State {
+		case obx.TransferFailed:
+			kind, seqs := limitRows(t)
+			for _, seq := range seqs {
+				if err := db.release(ctx, tx, t.TSPID, t.LimitDay, kind, seq, t.Amount); err != nil {
+					return err
+				}
+			}
+		case obx.TransferCompleted:
+			return db.recordMovement(ctx, tx, t)
+		}
+		return nil
+	})
+}
+
+// recordMovement books a completed transfer's interbank movement into the
+// first open settlement cycle from its day on. Incrementing the cycle's row
+// takes its lock, so a cycle being closed either already counts the movement
+// or is closed before it, never half.
+func (db *DB) recordMovement(ctx context.Context, tx *sql.Tx, t *obx.Transfer) error {
+	day, err := time.Parse("20060102", kstDay(t.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	for range 400 {
+		d := day.Format("20060102")
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, d); err != nil {
+			return fmt.Errorf("open cycle: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET movements = movements + 1 WHERE day = $1 AND closed_at IS NULL`, d)
+		if err != nil {
+			return fmt.Errorf("count movement: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			_, err = tx.ExecContext(ctx, `
+				INSERT INTO interbank_movements (transfer_id, cycle_day, from_bank, to_bank, amount, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6)`,
+				t.ID, d, t.Debit.BankCode, t.Credit.BankCode, t.Amount, db.ts(t.UpdatedAt))
+			if err != nil {
+				return fmt.Errorf("insert movement: %w", err)
+			}
+			return nil
+		}
+		day = day.AddDate(0, 0, 1)
+	}
+	return errors.New("record movement: no open settlement cycle within 400 days")
+}
+
+var kst = time.FixedZone("KST", 9*60*60)
+
+func kstDay(t time.Time) string { return t.In(kst).Format("20060102") }
+
+// Transfer implements obx.TransferStore.
+func (db *DB) Transfer(ctx context.Context, tspID int64, bankTranID, day string) (*obx.Transfer, error) {
+	t, err := scanTransfer(db.q.QueryRowContext(ctx, `SELECT `+transferColumns+` FROM transfers
+		WHERE tsp_id = $1 AND tran_day = $2 AND bank_tran_id = $3`, tspID, day, bankTranID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obx.WrapError(obx.ENOTFOUND, "No such transfer.", obx.ErrTransferNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transfer: %w", err)
+	}
+	return t, nil
+}
+
+// ClaimTransfers implements obx.TransferStore. On PostgreSQL the candidates
+// are locked with FOR UPDATE SKIP LOCKED, so replicas claiming at once take
+// disjoint sets without waiting; the lease condition is repeated in the
+// UPDATE so that a row is claimed only while its lease is expired.
+func (db *DB) ClaimTransfers(ctx context.Context, owner string, now, leaseUntil time.Time, n int) ([]*obx.Transfer, error) {
+	lock := ""
+	if db.engine == Postgres {
+		lock = ` FOR UPDATE SKIP LOCKED`
+	}
+	var out []*obx.Transfer
+	err := db.transact(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM transfers
+			WHERE state NOT IN ('completed', 'failed') AND lease_until < $1
+			ORDER BY lease_until LIMIT $2`+lock, db.ts(now), n)
+		if err != nil {
+			return fmt.Errorf("find unfinished transfers: %w", err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			res, err := tx.ExecContext(ctx, `UPDATE transfers SET lease_owner = $1, lease_until = $2
+				WHERE id = $3 AND lease_until < $4 AND state NOT IN ('completed', 'failed')`,
+				owner, db.ts(leaseUntil), id, db.ts(now))
+			if err != nil {
+				return fmt.Errorf("claim transfer: %w", err)
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				continue
+			}
+			t, err := scanTransfer(tx.QueryRowContext(ctx, `SELECT `+transferColumns+` FROM transfers WHERE id = $1`, id))
+			if err != nil {
+				return fmt.Errorf("read claimed transfer: %w", err)
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReleaseTransfer implements obx.TransferStore.
+func (db *DB) ReleaseTransfer(ctx context.Context, id, owner string) error {
+	_, err := db.q.ExecContext(ctx, `UPDATE transfers SET lease_until = $1 WHERE id = $2 AND lease_owner = $3`,
+		db.ts(time.Unix(0, 0)), id, owner)
+	if err != nil {
+		return fmt.Errorf("release transfer: %w", err)
+	}
+	return nil
+}
+
+// Usage implements obx.TransferStore.
+func (db *DB) Usage(ctx context.Context, tspID int64, seqNo, day string) (*obx.Usage, error) {
+	var u obx.Usage
+	rows, err := db.q.QueryContext(ctx, `SELECT kind, user_seq_no, used FROM limit_usage WHERE tsp_id = $1 AND day = $2
+		AND (user_seq_no = '' OR user_seq_no = $3)`, tspID, day, seqNo)
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, seq string
+		var used int64
+		if err := rows.Scan(&kind, &seq, &used); err != nil {
+			return nil, err
+		}
+		switch {
+		case kind == limitDeposit && seq == "":
+			u.TSPDeposited = used
+		case kind == limitWithdraw && seq == "":
+			u.TSPWithdrawn = used
+		case kind == limitWithdraw && seq == seqNo && seqNo != "":
+			u.UserWithdrawn = used
+		}
+	}
+	return &u, rows.Err()
+}
+
+// Settle implements obx.SettlementStore.
+func (db *DB) Settle(ctx context.Context, day string, at time.Time) (*obx.Settlement, error) {
+	var s *obx.Settlement
+	err := db.transact(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, day); err != nil {
+			return fmt.Errorf("open cycle: %w", err)
+		}
+		// Closing takes the row lock first: movements committed before it are
+		// counted below; ones that wait for it find the cycle closed.
+		res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET closed_at = $1 WHERE day = $2 AND closed_at IS NULL`, db.ts(at), day)
+		if err != nil {
+			return fmt.Errorf("close cycle: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var report string
+			if err := tx.QueryRowContext(ctx, `SELECT report FROM settlement_cycles WHERE day = $1`, day).Scan(&report); err != nil {
+				return fmt.Errorf("read report: %w", err)
+			}
+			s = &obx.Settlement{}
+			return json.Unmarshal([]byte(report), s)
+		}
+		s = &obx.Settlement{Day: day, Positions: map[string]int64{}, ClosedAt: at.UTC()}
+		rows, err := tx.QueryContext(ctx, `SELECT from_bank, to_bank, SUM(amount), COUNT(*) FROM interbank_movements
+			WHERE cycle_day = $1 GROUP BY from_bank, to_bank`, day)
+		if err != nil {
+			return fmt.Errorf("sum movements: %w", err)
+		}
+		for rows.Next() {
+			var from, to string
+			var sum, count int64
+			if err := rows.Scan(&from, &to, &sum, &count); err != nil {
+				rows.Close()
+				return err
+			}
+			s.Positions[from] -= sum
+			s.Positions[to] += sum
+			s.Movements += count
+			s.Total += sum
+		}
+		rows.Close()
+		report, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE settlement_cycles SET report = $1 WHERE day = $2`, string(report), day)
+		return err
+	})
+	return s, err
+}
+
+// Contract implements obx.ContractStore.
+func (db *DB) Contract(ctx context.Context, tspID int64) (*obx.Contract, error) {
+	c := obx.Contract{TSPID: tspID}
+	var hash string
+	err := db.q.QueryRowContext(ctx, `SELECT main_bank, daily_withdraw_limit, user_daily_limit, per_transfer_limit,
+		daily_deposit_limit, pass_phrase_hash, sub_businesses FROM contracts WHERE tsp_id = $1`, tspID).
+		Scan(&c.MainBank, &c.DailyWithdrawLimit, &c.UserDailyLimit, &c.PerTransferLimit, &c.DailyDepositLimit, &hash, &c.SubBusinesses)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obx.WrapError(obx.ENOTFOUND, "The TSP has no contract.", obx.ErrNoContract)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("contract: %w", err)
+	}
+	c.PassPhraseHash = []byte(hash)
+	return &c, nil
+}
+
+// SetContract implements obx.ContractStore.
+func (db *DB) SetContract(ctx context.Context, c *obx.Contract) error {
+	_, err := db.q.ExecContext(ctx, `
+		INSERT INTO contracts (tsp_id, main_bank, daily_withdraw_limit, user_daily_limit, per_transfer_limit,
+			daily_deposit_limit, pass_phrase_hash, sub_businesses, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (tsp_id) DO UPDATE SET main_bank = excluded.main_bank,
+			daily_withdraw_limit = excluded.daily_withdraw_limit, user_daily_limit = excluded.user_daily_limit,
+			per_transfer_limit = excluded.per_transfer_limit, daily_deposit_limit = excluded.daily_deposit_limit,
+			pass_phrase_hash = excluded.pass_phrase_hash, sub_businesses = excluded.sub_businesses,
+			updated_at = excluded.updated_at`,
+		c.TSPID, c.MainBank, c.DailyWithdrawLimit, c.UserDailyLimit, c.PerTransferLimit, c.DailyDepositLimit,
+		string(c.PassPhraseHash), c.SubBusinesses, db.ts(db.Now()))
+	if err != nil {
+		return fmt.Errorf("set contract: %w", err)
+	}
+	return nil
+}
+
+// ContractAccount implements obx.ContractStore.
+func (db *DB) ContractAccount(ctx context.Context, tspID int64, accountNum string) (*obx.ContractAccount, error) {
+	a := obx.ContractAccount{TSPID: tspID, AccountNum: accountNum}
+	err := db.q.QueryRowContext(ctx, `SELECT bank_code, holder_name, kind FROM contract_accounts
+		WHERE tsp_id = $1 AND account_num = $2`, tspID, accountNum).Scan(&a.BankCode, &a.HolderName, &a.Kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obx.WrapError(obx.ENOTFOUND, "The contract account is not registered.", obx.ErrUnregisteredContract)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("contract account: %w", err)
+	}
+	return &a, nil
+}
+
+// AddContractAccount implements obx.ContractStore.
+func (db *DB) AddContractAccount(ctx context.Context, a *obx.ContractAccount) error {
+	return db.transact(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contract_accounts WHERE tsp_id = $1`, a.TSPID).Scan(&n); err != nil {
+			return fmt.Errorf("count contract accounts: %w", err)
+		}
+		if n >= obx.MaxContractAccounts {
+			return obx.Errorf(obx.ELIMIT, "A TSP may have at most %d contract accounts.", obx.MaxContractAccounts)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO contract_accounts (tsp_id, account_num, bank_code, holder_name, kind, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, a.TSPID, a.AccountNum, a.BankCode, a.HolderName, a.Kind, db.ts(db.Now()))
+		if isUniqueViolation(err) {
+			return obx.WrapError(obx.ECONFLICT, "The contract account is already registered.", err)
+		}
+		if err != nil {
+			return fmt.Errorf("add contract account: %w", err)
+		}
+		return nil
+	})
+}
+
+// SubBusiness implements obx.ContractStore.
+func (db *DB) SubBusiness(ctx context.Context, tspID int64, num string) (*obx.SubBusiness, error) {
+	s := obx.SubBusiness{TSPID: tspID, Num: num}
+	err := db.q.QueryRowContext(ctx, `SELECT name, business_num, approved FROM sub_businesses WHERE tsp_id = $1 AND num = $2`,
+		tspID, num).Scan(&s.Name, &s.BusinessNum, &s.Approved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obx.WrapError(obx.ENOTFOUND, "No such sub-business.", obx.ErrSubBusiness)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sub-business: %w", err)
+	}
+	return &s, nil
+}
+
+// PutSubBusiness implements obx.ContractStore.
+func (db *DB) PutSubBusiness(ctx context.Context, s *obx.SubBusiness) error {
+	_, err := db.q.ExecContext(ctx, `
+		INSERT INTO sub_businesses (tsp_id, num, name, business_num, approved, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (tsp_id, num) DO UPDATE SET name = excluded.name, business_num = excluded.business_num,
+			approved = excluded.approved, updated_at = excluded.updated_at`,
+		s.TSPID, s.Num, s.Name, s.BusinessNum, s.Approved, db.ts(db.Now()))
+	if err != nil {
+		return fmt.Errorf("put sub-business: %w", err)
+	}
+	return nil
+}

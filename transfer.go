@@ -1,0 +1,222 @@
+package obx
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Transfer kinds.
+const (
+	// TransferWithdraw debits a consenting customer's account and credits the
+	// TSP's contract (collection) account: 출금이체.
+	TransferWithdraw = "withdraw"
+	// TransferDeposit debits the TSP's contract (payout) account and credits a
+	// recipient's account: 입금이체.
+	TransferDeposit = "deposit"
+)
+
+// Transfer states. A transfer moves forward only:
+//
+//	accepted → debiting → debited → crediting → completed
+//	                    ↘ failed               ↘ reversing → failed (reversed)
+//
+// "debiting", "crediting" and "reversing" mean the bank was (or is about to
+// be) asked and its answer is not recorded yet: after a crash or a lost
+// answer, the same operation id is asked again, which the bank answers
+// without applying twice.
+const (
+	TransferAccepted  = "accepted"
+	TransferDebiting  = "debiting"
+	TransferDebited   = "debited"
+	TransferCrediting = "crediting"
+	TransferCompleted = "completed"
+	TransferReversing = "reversing"
+	TransferFailed    = "failed"
+)
+
+// TransferFinal reports whether state is final.
+func TransferFinal(state string) bool { return state == TransferCompleted || state == TransferFailed }
+
+// TransferLeg is one side of a transfer: the account debited or credited.
+type TransferLeg struct {
+	BankCode      string
+	AccountNum    string // full number; never logged, masked on the wire
+	FintechUseNum string // the TSP's number for the account, or ""
+	HolderName    string // known holder (from the bank or the registration)
+	PrintContent  string // printed on this account's statement
+	// The bank's answer to this leg, once known.
+	RspCode     string
+	RspMessage  string
+	BankTranDay string
+}
+
+// Transfer is one money movement: a durable state machine advanced by
+// idempotent bank operations whose ids derive from the transfer's ID.
+type Transfer struct {
+	ID          string // the hub's id, e.g. "T20261123…"; operation ids derive from it
+	TSPID       int64
+	Kind        string // TransferWithdraw or TransferDeposit
+	BankTranID  string
+	TranDay     string // KST date (YYYYMMDD) of the request: bank_tran_id is unique per TSP per day
+	LimitDay    string // KST date by the hub's clock whose limits the transfer consumed
+	RequestHash string // digest of the request: a repeated bank_tran_id with another hash is refused
+	Amount      int64  // KRW
+	UserSeqNo   string // the customer of a withdrawal; "" for deposits
+	Debit       TransferLeg
+	Credit      TransferLeg
+	NameCheck   bool   // refuse a credit whose holder differs from Credit.HolderName
+	Echo        []byte // the request's free-text fields, kept to answer repeats with the same body
+	State       string
+	Reversed    bool   // the debit was returned after the credit failed
+	RspCode     string // final: the bank response code that decided the outcome
+	RspMessage  string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Operation ids of a transfer's legs. Fixed per transfer, so a retry after a
+// crash or timeout asks the bank about the same operation.
+func (t *Transfer) DebitOpID() string   { return t.ID + "-D" }
+func (t *Transfer) CreditOpID() string  { return t.ID + "-C" }
+func (t *Transfer) ReverseOpID() string { return t.ID + "-R" }
+
+// LogValue keeps account numbers out of logs.
+func (t *Transfer) LogValue() string { return t.ID + " " + t.Kind + " " + t.State }
+
+// Contract is a TSP's contract with the center: its main bank and limits.
+// Amounts are KRW; a zero limit means none.
+type Contract struct {
+	TSPID              int64
+	MainBank           string
+	DailyWithdrawLimit int64 // all of the TSP's withdrawals per KST day (covered by its guarantee)
+	UserDailyLimit     int64 // one customer's withdrawals through this TSP per KST day
+	PerTransferLimit   int64 // one withdrawal
+	DailyDepositLimit  int64 // all deposits per KST day
+	PassPhraseHash     []byte
+	SubBusinesses      bool // the TSP resells its payment module: transfers must name an approved sub-business
+}
+
+// Contract account kinds.
+const (
+	ContractCollection = "collection" // receives withdrawals
+	ContractPayout     = "payout"     // pays deposits
+	ContractBoth       = "both"
+)
+
+// ContractAccount is one of a TSP's (at most 100) accounts at its main bank.
+type ContractAccount struct {
+	TSPID      int64
+	BankCode   string
+	AccountNum string
+	HolderName string
+	Kind       string
+}
+
+// MaxContractAccounts is the most contract accounts one TSP may have (rules §4.6).
+const MaxContractAccounts = 100
+
+// SubBusiness is a merchant that uses a TSP's payment module (하위사업자).
+type SubBusiness struct {
+	TSPID       int64
+	Num         string // sub_frnc_num
+	Name        string
+	BusinessNum string // 10-digit business registration number
+	Approved    bool
+}
+
+// Sentinels of money movement, mapped to KFTC codes in package kftc.
+var (
+	ErrDuplicateTranID      = errors.New("bank_tran_id reused with another request")
+	ErrUnregisteredContract = errors.New("contract account not registered")
+	ErrPassPhrase           = errors.New("wrong pass phrase")
+	ErrTSPDailyLimit        = errors.New("TSP daily withdrawal limit")
+	ErrPerTransferLimit     = errors.New("per-transfer limit")
+	ErrUserDailyLimit       = errors.New("user daily withdrawal limit")
+	ErrDepositDailyLimit    = errors.New("TSP daily deposit limit")
+	ErrSubBusiness          = errors.New("sub-business missing or not approved")
+	ErrNoContract           = errors.New("no contract")
+	ErrTransferNotFound     = errors.New("no such transfer")
+	ErrInProgress           = errors.New("transfer in progress")
+)
+
+// LimitUse is what a transfer consumes of its TSP's and customer's limits on
+// its day, checked and consumed in the transaction that accepts it.
+type LimitUse struct {
+	TSPDaily  int64 // limit on the TSP's total; 0 = none
+	UserDaily int64 // limit on the customer's total; 0 = none
+	Deposit   bool  // counts against the deposit limit instead of the withdrawal limits
+}
+
+// Settlement is one settlement cycle's report: each bank's multilateral net
+// position (positive: the bank receives), which always sum to zero.
+type Settlement struct {
+	Day       string // KST business day, YYYYMMDD
+	Positions map[string]int64
+	Movements int64 // how many interbank movements the cycle holds
+	Total     int64 // their gross amount
+	ClosedAt  time.Time
+}
+
+// SettlementStore closes settlement cycles.
+type SettlementStore interface {
+	// Settle closes day's cycle, if still open, and returns its report. A
+	// closed cycle never changes: movements completing later go to the next
+	// open cycle. Settling a closed day returns the same report.
+	Settle(ctx context.Context, day string, at time.Time) (*Settlement, error)
+}
+
+// Usage is what a TSP (and one of its customers) used of a day's limits.
+type Usage struct {
+	TSPWithdrawn  int64
+	UserWithdrawn int64
+	TSPDeposited  int64
+}
+
+// TransferStore keeps transfers, their limits and the interbank movements
+// they cause.
+type TransferStore interface {
+	// AcceptTransfer records t in state accepted, leased to owner until
+	// leaseUntil, and consumes its amount from the day's limits in the same
+	// transaction, returning nil. If the TSP already used t.BankTranID on
+	// t.TranDay, nothing is recorded and it returns the earlier transfer: with
+	// a nil error when the request is the same (a client's retry), with
+	// ECONFLICT wrapping ErrDuplicateTranID when it differs. ELIMIT wrapping
+	// ErrTSPDailyLimit, ErrUserDailyLimit or ErrDepositDailyLimit when the
+	// amount does not fit.
+	AcceptTransfer(ctx context.Context, t *Transfer, lim LimitUse, owner string, leaseUntil time.Time) (prior *Transfer, err error)
+	// SaveTransfer records t's state and legs if owner still holds its lease.
+	// Moving to TransferFailed gives the amount back to the limits; moving to
+	// TransferCompleted records the interbank movement; both in the same
+	// transaction. ECONFLICT if the lease is lost.
+	SaveTransfer(ctx context.Context, t *Transfer, owner string) error
+	// Transfer returns a TSP's transfer by bank_tran_id and day. ENOTFOUND
+	// wrapping ErrTransferNotFound if none.
+	Transfer(ctx context.Context, tspID int64, bankTranID, day string) (*Transfer, error)
+	// ClaimTransfers leases up to n unfinished transfers whose lease expired
+	// to owner until leaseUntil, so that no two replicas drive one transfer.
+	ClaimTransfers(ctx context.Context, owner string, now, leaseUntil time.Time, n int) ([]*Transfer, error)
+	// ReleaseTransfer gives up owner's lease so another replica may continue.
+	ReleaseTransfer(ctx context.Context, id, owner string) error
+	// Usage returns what the TSP (and the user, when seqNo is set) used of
+	// day's limits.
+	Usage(ctx context.Context, tspID int64, seqNo, day string) (*Usage, error)
+}
+
+// ContractStore keeps TSPs' contracts, contract accounts and sub-businesses.
+type ContractStore interface {
+	// Contract returns a TSP's contract. ENOTFOUND wrapping ErrNoContract.
+	Contract(ctx context.Context, tspID int64) (*Contract, error)
+	// SetContract creates or replaces a TSP's contract.
+	SetContract(ctx context.Context, c *Contract) error
+	// ContractAccount returns one of a TSP's contract accounts. ENOTFOUND
+	// wrapping ErrUnregisteredContract.
+	ContractAccount(ctx context.Context, tspID int64, accountNum string) (*ContractAccount, error)
+	// AddContractAccount registers a contract account. ELIMIT past
+	// MaxContractAccounts; ECONFLICT if it exists.
+	AddContractAccount(ctx context.Context, a *ContractAccount) error
+	// SubBusiness returns a TSP's sub-business by number. ENOTFOUND wrapping ErrSubBusiness.
+	SubBusiness(ctx context.Context, tspID int64, num string) (*SubBusiness, error)
+	// PutSubBusiness creates or updates a sub-business.
+	PutSubBusiness(ctx context.Context, s *SubBusiness) error
+}

@@ -1,0 +1,444 @@
+package obx
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Transfers moves money. It accepts withdrawals and deposits (checking consent,
+// contract, sub-business and limits, then recording the transfer durably before
+// any bank is asked), drives each transfer through its banks with idempotent
+// operations, and recovers transfers that a crash, a timeout or a lost answer
+// left unfinished.
+type Transfers struct {
+	Store     TransferStore
+	Contracts ContractStore
+	Accounts  AccountStore
+	Banks     BankDirectory
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// Owner names this replica in leases; unique per process.
+	Owner string
+	// Lease is how long a replica may drive a transfer before another may
+	// take it over (default 30 s).
+	Lease time.Duration
+}
+
+func (s *Transfers) lease() time.Duration {
+	if s.Lease <= 0 {
+		return 30 * time.Second
+	}
+	return s.Lease
+}
+
+// kst is Korea Standard Time: bank_tran_id is unique per TSP per KST day.
+var kst = time.FixedZone("KST", 9*60*60)
+
+// KSTDay returns t's date in KST as YYYYMMDD.
+func KSTDay(t time.Time) string { return t.In(kst).Format("20060102") }
+
+// dayOr returns day, or now's KST date when day is empty. The day a client
+// gives (its tran_dtime's date) keys idempotency, so that a retry of the same
+// request just after midnight finds the original instead of moving money again.
+func dayOr(day string, now time.Time) string {
+	if day != "" {
+		return day
+	}
+	return KSTDay(now)
+}
+
+// newTransferID returns a time-ordered, unguessable transfer id.
+func newTransferID(now time.Time) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "T" + now.UTC().Format("20060102150405") + hex.EncodeToString(b[:])
+}
+
+// RequestHash digests the fields that identify a transfer request, so that a
+// repeated bank_tran_id can be told apart: same fields, a client's retry;
+// other fields, a reuse the hub refuses.
+func RequestHash(fields ...string) string {
+	h := sha256.New()
+	for _, f := range fields {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// HashPassPhrase returns the stored form of a TSP's deposit pass phrase
+// (wd_pass_phrase): its SHA-256 digest in hex. The phrase is a long random
+// value the center issues, so a digest suffices to keep it out of the database.
+func HashPassPhrase(phrase string) []byte {
+	sum := sha256.Sum256([]byte(phrase))
+	return []byte(hex.EncodeToString(sum[:]))
+}
+
+// SubBusinessRef is what a transfer says about the sub-business it serves.
+type SubBusinessRef struct {
+	Name, Num, BusinessNum string
+}
+
+// WithdrawRequest is a withdrawal transfer: from the customer's registered
+// account to the TSP's contract account.
+type WithdrawRequest struct {
+	BankTranID     string
+	TranDay        string // KST date of the request's tran_dtime: with BankTranID, the idempotency key
+	FintechUseNum  string
+	CntrAccountNum string
+	Amount         int64
+	DpsPrint       string // printed on the TSP's account
+	WdPrint        string // printed on the customer's account
+	Sub            SubBusinessRef
+	Hash           string // RequestHash of the wire request
+	Echo           []byte
+}
+
+// DepositRequest is one item of a deposit transfer: from the TSP's contract
+// account to a recipient's account.
+type DepositRequest struct {
+	BankTranID     string
+	TranDay        string // KST date of the request's tran_dtime
+	CntrAccountNum string
+	PassPhrase     string
+	FintechUseNum  string // the recipient by the TSP's fintech number, or
+	BankCode       string // by bank code and account number (acnt_num)
+	AccountNum     string
+	HolderName     string // the recipient name to check, when NameCheck
+	NameCheck      bool
+	Amount         int64
+	WdPrint        string // printed on the TSP's account
+	DpsPrint       string // printed on the recipient's account
+	Sub            SubBusinessRef
+	Hash           string
+	Echo           []byte
+}
+
+// checkSub enforces the sub-business rule (rules §6): a TSP that resells its
+// payment module must name an approved sub-business on every transfer.
+func (s *Transfers) checkSub(ctx context.Context, c *Contract, ref SubBusinessRef) error {
+	if !c.SubBusinesses {
+		return nil
+	}
+	if ref.Num == "" || ref.Name == "" || ref.BusinessNum == "" {
+		return Errorf(EINVALID, "sub_frnc_name, sub_frnc_num and sub_frnc_business_num are required for this TSP")
+	}
+	sb, err := s.Contracts.SubBusiness(ctx, c.TSPID, ref.Num)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return errorWith(EFORBIDDEN, ErrSubBusiness, "The sub-business is not registered for this TSP.")
+		}
+		return err
+	}
+	if !sb.Approved || sb.BusinessNum != ref.BusinessNum {
+		return errorWith(EFORBIDDEN, ErrSubBusiness, "The sub-business is not approved for this TSP.")
+	}
+	return nil
+}
+
+// Withdraw accepts a withdrawal and drives it as far as the banks allow within
+// ctx. It returns the transfer in its current state: final, or still moving
+// (the caller answers "in progress" and recovery finishes it). A repeated
+// request returns the earlier transfer and moves no money.
+func (s *Transfers) Withdraw(ctx context.Context, p *Principal, req WithdrawRequest) (*Transfer, error) {
+	if err := requireScope(p, ScopeTransfer, ScopeSA); err != nil {
+		return nil, err
+	}
+	if req.Amount <= 0 {
+		return nil, Errorf(EINVALID, "tran_amt must be positive")
+	}
+	svc := &Service{Accounts: s.Accounts, Banks: s.Banks, Now: s.Now}
+	a, err := svc.account(ctx, p, req.FintechUseNum, ScopeTransfer)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Contracts.Contract(ctx, p.TSPID)
+	if err != nil {
+		return nil, err
+	}
+	cntr, err := s.Contracts.ContractAccount(ctx, p.TSPID, req.CntrAccountNum)
+	if err != nil {
+		return nil, err
+	}
+	if cntr.Kind == ContractPayout {
+		return nil, errorWith(EFORBIDDEN, ErrUnregisteredContract, "The contract account is not a collection account.")
+	}
+	if err := s.checkSub(ctx, c, req.Sub); err != nil {
+		return nil, err
+	}
+	if c.PerTransferLimit > 0 && req.Amount > c.PerTransferLimit {
+		return nil, errorWith(ELIMIT, ErrPerTransferLimit, "The amount exceeds the per-transfer limit.")
+	}
+	now := s.Now()
+	t := &Transfer{
+		ID: newTransferID(now), TSPID: p.TSPID, Kind: TransferWithdraw,
+		BankTranID: req.BankTranID, TranDay: dayOr(req.TranDay, now), LimitDay: KSTDay(now), RequestHash: req.Hash, Amount: req.Amount,
+		UserSeqNo: a.UserSeqNo, Echo: req.Echo,
+		Debit: TransferLeg{BankCode: a.BankCode, AccountNum: a.Number, FintechUseNum: a.FintechUseNum,
+			HolderName: a.HolderName, PrintContent: req.WdPrint},
+		Credit: TransferLeg{BankCode: cntr.BankCode, AccountNum: cntr.AccountNum, HolderName: cntr.HolderName,
+			PrintContent: req.DpsPrint},
+	}
+	return s.accept(ctx, t, LimitUse{TSPDaily: c.DailyWithdrawLimit, UserDaily: c.UserDailyLimit})
+}
+
+// Deposit accepts one deposit item and drives it like Withdraw.
+func (s *Transfers) Deposit(ctx context.Context, p *Principal, req DepositRequest) (*Transfer, error) {
+	if err := requireScope(p, ScopeOOB, ScopeSA); err != nil {
+		return nil, err
+	}
+	if req.Amount <= 0 {
+		return nil, Errorf(EINVALID, "tran_amt must be positive")
+	}
+	c, err := s.Contracts.Contract(ctx, p.TSPID)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(HashPassPhrase(req.PassPhrase), c.PassPhraseHash) != 1 {
+		return nil, errorWith(EFORBIDDEN, ErrPassPhrase, "wd_pass_phrase does not match.")
+	}
+	cntr, err := s.Contracts.ContractAccount(ctx, p.TSPID, req.CntrAccountNum)
+	if err != nil {
+		return nil, err
+	}
+	if cntr.Kind == ContractCollection {
+		return nil, errorWith(EFORBIDDEN, ErrUnregisteredContract, "The contract account is not a payout account.")
+	}
+	if err := s.checkSub(ctx, c, req.Sub); err != nil {
+		return nil, err
+	}
+	credit := TransferLeg{BankCode: req.BankCode, AccountNum: req.AccountNum, HolderName: req.HolderName, PrintContent: req.DpsPrint}
+	if req.FintechUseNum != "" {
+		a, err := s.Accounts.Account(ctx, p.TSPID, req.FintechUseNum)
+		if err != nil {
+			return nil, err
+		}
+		if a.State == AccountStateCancelled {
+			return nil, errorWith(EFORBIDDEN, ErrAccountCancelled, "The account registration was cancelled.")
+		}
+		credit.BankCode, credit.AccountNum, credit.FintechUseNum, credit.HolderName = a.BankCode, a.Number, a.FintechUseNum, a.HolderName
+	} else if !p.HasScope(ScopeSA) {
+		return nil, errorWith(EFORBIDDEN, ErrScope, "Deposits by account number need the sa scope.")
+	}
+	if _, err := s.Banks.Bank(credit.BankCode); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	t := &Transfer{
+		ID: newTransferID(now), TSPID: p.TSPID, Kind: TransferDeposit,
+		BankTranID: req.BankTranID, TranDay: dayOr(req.TranDay, now), LimitDay: KSTDay(now), RequestHash: req.Hash, Amount: req.Amount, Echo: req.Echo,
+		Debit: TransferLeg{BankCode: cntr.BankCode, AccountNum: cntr.AccountNum, HolderName: cntr.HolderName,
+			PrintContent: req.WdPrint},
+		Credit:    credit,
+		NameCheck: req.NameCheck,
+	}
+	return s.accept(ctx, t, LimitUse{TSPDaily: c.DailyDepositLimit, Deposit: true})
+}
+
+// accept records t (or finds the request's earlier transfer) and drives it.
+func (s *Transfers) accept(ctx context.Context, t *Transfer, lim LimitUse) (*Transfer, error) {
+	prior, err := s.Store.AcceptTransfer(ctx, t, lim, s.Owner, s.Now().Add(s.lease()))
+	if err != nil {
+		return prior, err
+	}
+	if prior != nil {
+		return prior, nil // a retry: the original outcome, no money moves
+	}
+	s.drive(ctx, t, false)
+	if !TransferFinal(t.State) {
+		// Hand the transfer to recovery at once rather than at lease expiry.
+		s.Store.ReleaseTransfer(context.WithoutCancel(ctx), t.ID, s.Owner)
+	}
+	return t, nil
+}
+
+// Result returns a TSP's transfer by bank_tran_id and KST day.
+func (s *Transfers) Result(ctx context.Context, p *Principal, bankTranID, day string) (*Transfer, error) {
+	if err := requireScope(p, ScopeOOB, ScopeSA); err != nil {
+		return nil, err
+	}
+	return s.Store.Transfer(ctx, p.TSPID, bankTranID, day)
+}
+
+// Remaining returns what is left today of the TSP's withdrawal limit and, when
+// seqNo is set, of the customer's.
+func (s *Transfers) Remaining(ctx context.Context, tspID int64, seqNo string) (tspLeft, userLeft int64, err error) {
+	c, err := s.Contracts.Contract(ctx, tspID)
+	if err != nil {
+		return 0, 0, err
+	}
+	u, err := s.Store.Usage(ctx, tspID, seqNo, KSTDay(s.Now()))
+	if err != nil {
+		return 0, 0, err
+	}
+	tspLeft, userLeft = -1, -1 // no limit
+	if c.DailyWithdrawLimit > 0 {
+		tspLeft = max(c.DailyWithdrawLimit-u.TSPWithdrawn, 0)
+	}
+	if c.UserDailyLimit > 0 {
+		userLeft = max(c.UserDailyLimit-u.UserWithdrawn, 0)
+	}
+	return tspLeft, userLeft, nil
+}
+
+// drive advances t until it is final or a bank's answer is unknown. Every
+// state is saved before the bank is asked and its answer saved after, so a
+// crash at any point leaves a state from which the same operation is asked
+// again. recovering is set when t was claimed after an interruption: an
+// operation in doubt is then first looked up at the bank.
+func (s *Transfers) drive(ctx context.Context, t *Transfer, recovering bool) {
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	save := func(state string) bool {
+		t.State = state
+		if err := s.Store.SaveTransfer(context.WithoutCancel(ctx), t, s.Owner); err != nil {
+			log.Warn("transfer not saved; another replica continues it", "transfer_id", t.ID, "state", state, "err", err)
+			return false
+		}
+		return true
+	}
+	for !TransferFinal(t.State) {
+		switch t.State {
+		case TransferAccepted:
+			if !save(TransferDebiting) {
+				return
+			}
+		case TransferDebiting:
+			res, err := s.apply(ctx, t.Debit.BankCode, t.DebitOpID(), recovering, func(b Bank) (*OperationResult, error) {
+				return b.Debit(ctx, Operation{ID: t.DebitOpID(), AccountNum: t.Debit.AccountNum, Amount: t.Amount,
+					Currency: "KRW", PrintContent: t.Debit.PrintContent, Counterparty: t.Credit.HolderName})
+			})
+			if res == nil {
+				log.Info("debit in doubt", "transfer_id", t.ID, "bank_code", t.Debit.BankCode, "err", err)
+				return
+			}
+			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay = res.RspCode, res.Message, res.BankTranDay
+			if res.Status != OperationApplied {
+				t.RspCode, t.RspMessage = res.RspCode, res.Message
+				if !save(TransferFailed) {
+					return
+				}
+				continue
+			}
+			if !save(TransferDebited) {
+				return
+			}
+		case TransferDebited:
+			if !save(TransferCrediting) {
+				return
+			}
+		case TransferCrediting:
+			holder := ""
+			if t.NameCheck {
+				holder = t.Credit.HolderName
+			}
+			res, err := s.apply(ctx, t.Credit.BankCode, t.CreditOpID(), recovering, func(b Bank) (*OperationResult, error) {
+				return b.Credit(ctx, Operation{ID: t.CreditOpID(), AccountNum: t.Credit.AccountNum, Amount: t.Amount,
+					Currency: "KRW", PrintContent: t.Credit.PrintContent, Counterparty: t.Debit.HolderName, HolderName: holder})
+			})
+			if res == nil {
+				log.Info("credit in doubt", "transfer_id", t.ID, "bank_code", t.Credit.BankCode, "err", err)
+				return
+			}
+			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay = res.RspCode, res.Message, res.BankTranDay
+			if res.HolderName != "" {
+				t.Credit.HolderName = res.HolderName
+			}
+			if res.Status == OperationApplied {
+				t.RspCode, t.RspMessage = BankRspOK, ""
+				if !save(TransferCompleted) {
+					return
+				}
+				continue
+			}
+			// The credit failed for good: give the debited money back.
+			t.RspCode, t.RspMessage = res.RspCode, res.Message
+			if !save(TransferReversing) {
+				return
+			}
+		case TransferReversing:
+			res, err := s.apply(ctx, t.Debit.BankCode, t.ReverseOpID(), recovering, func(b Bank) (*OperationResult, error) {
+				return b.Credit(ctx, Operation{ID: t.ReverseOpID(), AccountNum: t.Debit.AccountNum, Amount: t.Amount,
+					Currency: "KRW", PrintContent: "이체취소", Counterparty: t.Credit.HolderName})
+			})
+			if res == nil || res.Status != OperationApplied {
+				// Returning money to the account it came from is refused only if
+				// that account closed meanwhile; keep trying and tell operators.
+				log.Error("reversal not applied; retrying", "transfer_id", t.ID, "bank_code", t.Debit.BankCode, "err", err)
+				return
+			}
+			t.Reversed = true
+			if !save(TransferFailed) {
+				return
+			}
+		default:
+			log.Error("transfer in unknown state", "transfer_id", t.ID, "state", t.State)
+			return
+		}
+	}
+}
+
+// apply asks bank code to perform one operation and returns its definite
+// outcome: applied or rejected. It returns nil when the outcome is unknown (a
+// timeout, a lost answer, a bank that is down). When recovering, it first
+// asks the bank whether it already has the operation; either way, sending the
+// operation again is safe, since the bank applies an operation id once.
+func (s *Transfers) apply(ctx context.Context, code, opID string, recovering bool, send func(Bank) (*OperationResult, error)) (*OperationResult, error) {
+	b, err := s.Banks.Bank(code)
+	if err != nil {
+		return nil, err
+	}
+	if recovering {
+		res, err := b.Operation(ctx, opID)
+		if err == nil {
+			return res, nil
+		}
+		if ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+	}
+	res, err := send(b)
+	var be *BankError
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &be):
+		return &OperationResult{ID: opID, Status: OperationRejected, RspCode: be.RspCode, Message: be.Message}, nil
+	case ErrorCode(err) == EINVALID || ErrorCode(err) == ECONFLICT:
+		// The bank refused the operation itself (not the money): final.
+		return &OperationResult{ID: opID, Status: OperationRejected, RspCode: BankRspOther, Message: ErrorMessage(err)}, nil
+	}
+	return nil, err
+}
+
+// Recover claims unfinished transfers whose lease expired and drives them,
+// until none is left or ctx ends. It returns how many it drove. Every replica
+// runs it; the store's claims keep two replicas off one transfer.
+func (s *Transfers) Recover(ctx context.Context, batch int) (int, error) {
+	n := 0
+	for ctx.Err() == nil {
+		now := s.Now()
+		ts, err := s.Store.ClaimTransfers(ctx, s.Owner, now, now.Add(s.lease()), batch)
+		if err != nil {
+			return n, err
+		}
+		if len(ts) == 0 {
+			return n, nil
+		}
+		// A transfer still in doubt after driving keeps its lease until the
+		// lease expires, so that a bank that is down is not asked in a tight loop.
+		for _, t := range ts {
+			s.drive(ctx, t, true)
+			n++
+		}
+	}
+	return n, ctx.Err()
+}
