@@ -123,6 +123,10 @@ type AccountStore interface {
 	// Account returns a TSP's account by fintech use number. ENOTFOUND (wrapping
 	// ErrUnknownFintechNum) if the TSP has no such account.
 	Account(ctx context.Context, tspID int64, fintechUseNum string) (*Account, error)
+	// AccountByNumber returns a TSP's registration of the account with this
+	// bank code and number. ENOTFOUND (wrapping ErrUnknownFintechNum) if the
+	// TSP has none.
+	AccountByNumber(ctx context.Context, tspID int64, bankCode, accountNum string) (*Account, error)
 	// Accounts lists a user's accounts with a TSP, oldest first.
 	Accounts(ctx context.Context, tspID int64, seqNo string, includeCancelled bool) ([]*Account, error)
 	// UpdateAlias sets an account's alias.

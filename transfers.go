@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -80,6 +81,15 @@ func HashPassPhrase(phrase string) []byte {
 	return []byte(hex.EncodeToString(sum[:]))
 }
 
+// SameHolderName reports whether two account holder names are the same name,
+// ignoring spaces and letter case as banks' name checks do.
+func SameHolderName(a, b string) bool {
+	norm := func(s string) string {
+		return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	}
+	return norm(a) == norm(b)
+}
+
 // SubBusinessRef is what a transfer says about the sub-business it serves.
 type SubBusinessRef struct {
 	Name, Num, BusinessNum string
@@ -90,7 +100,10 @@ type SubBusinessRef struct {
 type WithdrawRequest struct {
 	BankTranID     string
 	TranDay        string // KST date of the request's tran_dtime: with BankTranID, the idempotency key
-	FintechUseNum  string
+	FintechUseNum  string // the customer's account by the TSP's number, or (sa only)
+	WdBankCode     string // by bank code, account number and user
+	WdAccountNum   string
+	UserSeqNo      string
 	CntrAccountNum string
 	Amount         int64
 	DpsPrint       string // printed on the TSP's account
@@ -153,8 +166,24 @@ func (s *Transfers) Withdraw(ctx context.Context, p *Principal, req WithdrawRequ
 	if req.Amount <= 0 {
 		return nil, Errorf(EINVALID, "tran_amt must be positive")
 	}
+	fin := req.FintechUseNum
+	if fin == "" {
+		// By account number: self-authenticating TSPs only, and the account
+		// must be registered to the named user with this TSP.
+		if !p.HasScope(ScopeSA) {
+			return nil, errorWith(EFORBIDDEN, ErrScope, "Withdrawals by account number need the sa scope.")
+		}
+		a, err := s.Accounts.AccountByNumber(ctx, p.TSPID, req.WdBankCode, req.WdAccountNum)
+		if err != nil {
+			return nil, err
+		}
+		if a.UserSeqNo != req.UserSeqNo {
+			return nil, errorWith(EFORBIDDEN, ErrWrongUser, "The account is registered to another user.")
+		}
+		fin = a.FintechUseNum
+	}
 	svc := &Service{Accounts: s.Accounts, Banks: s.Banks, Now: s.Now}
-	a, err := svc.account(ctx, p, req.FintechUseNum, ScopeTransfer)
+	a, err := svc.account(ctx, p, fin, ScopeTransfer)
 	if err != nil {
 		return nil, err
 	}
@@ -223,11 +252,28 @@ func (s *Transfers) Deposit(ctx context.Context, p *Principal, req DepositReques
 			return nil, errorWith(EFORBIDDEN, ErrAccountCancelled, "The account registration was cancelled.")
 		}
 		credit.BankCode, credit.AccountNum, credit.FintechUseNum, credit.HolderName = a.BankCode, a.Number, a.FintechUseNum, a.HolderName
-	} else if !p.HasScope(ScopeSA) {
-		return nil, errorWith(EFORBIDDEN, ErrScope, "Deposits by account number need the sa scope.")
+	} else if req.HolderName == "" {
+		return nil, Errorf(EINVALID, "account_holder_name is required")
 	}
-	if _, err := s.Banks.Bank(credit.BankCode); err != nil {
+	bank, err := s.Banks.Bank(credit.BankCode)
+	if err != nil {
 		return nil, err
+	}
+	if req.FintechUseNum == "" {
+		// A recipient named by number is checked with the bank before any
+		// money moves, so that a wrong account or name is refused up front
+		// rather than debited and reversed.
+		acct, err := bank.Account(ctx, credit.AccountNum)
+		if err != nil {
+			return nil, err
+		}
+		if acct.Closed {
+			return nil, &BankError{BankCode: credit.BankCode, RspCode: BankRspClosedAccount, Message: "해약 계좌"}
+		}
+		if req.NameCheck && !SameHolderName(acct.HolderName, req.HolderName) {
+			return nil, &BankError{BankCode: credit.BankCode, RspCode: BankRspHolderMismatch, Message: "예금주명 불일치"}
+		}
+		credit.HolderName = acct.HolderName
 	}
 	now := s.Now()
 	t := &Transfer{

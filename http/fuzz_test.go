@@ -22,6 +22,12 @@ var kftcRoutes = []struct{ method, path string }{
 	{"GET", "/v2.0/account/balance/fin_num"},
 	{"GET", "/v2.0/account/transaction_list/fin_num"},
 	{"GET", "/v2.0/bank/status"},
+	{"POST", "/v2.0/transfer/withdraw/fin_num"},
+	{"POST", "/v2.0/transfer/withdraw/acnt_num"},
+	{"POST", "/v2.0/transfer/deposit/fin_num"},
+	{"POST", "/v2.0/transfer/deposit/acnt_num"},
+	{"POST", "/v2.0/transfer/result"},
+	{"GET", "/v2.0/transfer/user_remain_amt"},
 }
 
 // FuzzKFTCRequests sends arbitrary query strings and bodies, under a valid
@@ -47,6 +53,9 @@ func FuzzKFTCRequests(f *testing.F) {
 	}
 	f.Add(uint8(7), false, "from_date=99999999&to_date=00000000&fintech_use_num="+fin, `{"req_list":[{"a":1}]}`)
 	f.Add(uint8(4), false, "", `{"fintech_use_num":null,"account_alias":12.5e300}`)
+	f.Add(uint8(9), false, "", `{"bank_tran_id":"T990000001U000000123","cntr_account_type":"N","cntr_account_num":"1","dps_print_content":"x","fintech_use_num":"`+fin+`","tran_amt":"1000","tran_dtime":"20261123101010","req_client_name":"a","req_client_fintech_use_num":"`+fin+`","req_client_num":"1","transfer_purpose":"TR","recv_client_name":"b","recv_client_bank_code":"097","recv_client_account_num":"1"}`)
+	f.Add(uint8(11), true, "", `{"cntr_account_num":"1","wd_pass_phrase":"NONE","wd_print_content":"x","tran_dtime":"20261123101010","req_cnt":"1","req_list":[{"tran_no":"1","bank_tran_id":"T990000002U000000001","fintech_use_num":"`+fin+`","print_content":"x","tran_amt":"99999999999999","req_client_name":"a","req_client_num":"1","transfer_purpose":"TR"}]}`)
+	f.Add(uint8(13), true, "", `{"check_type":"1","tran_dtime":"20261123101010","req_cnt":"1","req_list":[{"tran_no":"1","org_bank_tran_id":"T990000002U000000001","org_bank_tran_date":"20261123","org_tran_amt":"1"}]}`)
 
 	f.Fuzz(func(t *testing.T, route uint8, institution bool, query, body string) {
 		rt := kftcRoutes[int(route)%len(kftcRoutes)]

@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,12 +16,19 @@ import (
 type kftcHandler func(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *obx.Principal) error
 
 // kftcRoute registers h for method and path behind bearer authentication and
-// tolerant decoding, and O0010 for every other method on the path.
-func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandler) {
+// tolerant decoding, and O0010 for every other method on the path. Like
+// KFTC's gateway, it refuses a token that grants none of scopes (O0011)
+// before reading the request; the service checks again where it decides.
+func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandler, scopes ...string) {
 	mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
 		p, code, detail := s.authenticate(r)
 		if code != "" {
 			s.gatewayError(w, code, detail)
+			return
+		}
+		if !slices.ContainsFunc(scopes, p.HasScope) {
+			setCaller(r.Context(), p.ClientID)
+			s.gatewayError(w, kftc.CodeScope, "")
 			return
 		}
 		setCaller(r.Context(), p.ClientID)

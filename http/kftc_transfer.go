@@ -106,12 +106,29 @@ type withdrawResponse struct {
 // handleWithdraw handles "POST /v2.0/transfer/withdraw/fin_num": collect money
 // from a consenting customer's account into the TSP's collection account.
 func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *obx.Principal) error {
+	return s.withdraw(w, r, f, p, false)
+}
+
+// handleWithdrawAcnt handles "POST /v2.0/transfer/withdraw/acnt_num" (sa only):
+// the same, naming the customer's account by bank, number and user (§5.13).
+func (s *Server) handleWithdrawAcnt(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *obx.Principal) error {
+	return s.withdraw(w, r, f, p, true)
+}
+
+func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *obx.Principal, byNumber bool) error {
 	v := kftc.NewValidator(f)
 	tranID := v.BankTranID(p.ClientUseCode)
 	v.OneOf("cntr_account_type", "N", "N", "C")
 	cntr := v.Text("cntr_account_num", 16, true)
 	dpsPrint := v.Text("dps_print_content", 20, true)
-	fin := v.Digits("fintech_use_num", 24, true)
+	var fin, wdBank, wdAcct, seq string
+	if byNumber {
+		wdBank = v.Digits("wd_bank_code_std", 3, true)
+		wdAcct = v.Text("wd_account_num", 16, true)
+		seq = v.Digits("user_seq_no", 10, true)
+	} else {
+		fin = v.Digits("fintech_use_num", 24, true)
+	}
 	wdPrint := v.Text("wd_print_content", 20, false)
 	amt := amount(v, f, "tran_amt")
 	day := s.tranDtime(v)
@@ -137,12 +154,13 @@ func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request, f kftc.F
 	if wdPrint == "" {
 		wdPrint = dpsPrint
 	}
-	hash := obx.RequestHash("withdraw", cntr, dpsPrint, fin, wdPrint, strconv.FormatInt(amt, 10), reqName, reqBank, reqAcct,
+	hash := obx.RequestHash("withdraw", cntr, dpsPrint, fin, wdBank, wdAcct, seq, wdPrint, strconv.FormatInt(amt, 10), reqName, reqBank, reqAcct,
 		reqFin, reqNum, purpose, sub.Name, sub.Num, sub.BusinessNum, recvName, recvBank, recvAcct)
 	ctx, cancel := context.WithTimeout(r.Context(), driveTimeout)
 	defer cancel()
 	t, err := s.Transfers.Withdraw(ctx, p, obx.WithdrawRequest{
-		BankTranID: tranID, TranDay: day, FintechUseNum: fin, CntrAccountNum: cntr, Amount: amt,
+		BankTranID: tranID, TranDay: day, FintechUseNum: fin, WdBankCode: wdBank, WdAccountNum: wdAcct, UserSeqNo: seq,
+		CntrAccountNum: cntr, Amount: amt,
 		DpsPrint: dpsPrint, WdPrint: wdPrint, Sub: sub, Hash: hash,
 	})
 	if err != nil {
@@ -187,8 +205,9 @@ func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request, f kftc.F
 type depositItem struct {
 	TranNo string `json:"tran_no"`
 	kftc.BankFields
-	FintechUseNum     string `json:"fintech_use_num"`
-	AccountAlias      string `json:"account_alias"`
+	FintechUseNum     string `json:"fintech_use_num,omitempty"` // fin_num only
+	AccountAlias      string `json:"account_alias,omitempty"`   // fin_num only
+	AccountNum        string `json:"account_num,omitempty"`     // acnt_num only
 	BankCodeStd       string `json:"bank_code_std"`
 	BankCodeSub       string `json:"bank_code_sub"`
 	BankName          string `json:"bank_name"`
@@ -215,6 +234,10 @@ type depositResponse struct {
 // requestLevel reports whether err concerns the whole deposit request (its
 // contract account, pass phrase, scope) rather than one recipient.
 func requestLevel(err error) bool {
+	var be *obx.BankError
+	if errors.As(err, &be) {
+		return false
+	}
 	for _, e := range []error{obx.ErrPassPhrase, obx.ErrUnregisteredContract, obx.ErrNoContract, obx.ErrScope, obx.ErrSubBusiness} {
 		if errors.Is(err, e) {
 			return true
@@ -227,6 +250,16 @@ func requestLevel(err error) bool {
 // TSP's contract account to each recipient in req_list. Each item is its own
 // transfer with its own bank_tran_id; any failed item makes the answer A0009.
 func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *obx.Principal) error {
+	return s.deposit(w, r, f, p, false)
+}
+
+// handleDepositAcnt handles "POST /v2.0/transfer/deposit/acnt_num": the same,
+// naming each recipient by bank, account number and holder name (§5.15).
+func (s *Server) handleDepositAcnt(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *obx.Principal) error {
+	return s.deposit(w, r, f, p, true)
+}
+
+func (s *Server) deposit(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *obx.Principal, byNumber bool) error {
 	v := kftc.NewValidator(f)
 	v.OneOf("cntr_account_type", "N", "N", "C")
 	cntr := v.Text("cntr_account_num", 16, true)
@@ -244,6 +277,7 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, f kftc.Fi
 	}
 	type item struct {
 		no, tranID, fin, print string
+		bank, acct, holder     string
 		amt                    int64
 		hash                   string
 	}
@@ -251,8 +285,14 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, f kftc.Fi
 	seen := map[string]bool{}
 	for _, it := range items {
 		iv := kftc.NewValidator(it)
-		x := item{no: iv.Text("tran_no", 5, true), tranID: iv.BankTranID(p.ClientUseCode), fin: iv.Digits("fintech_use_num", 24, true),
-			print: iv.Text("print_content", 20, true)}
+		x := item{no: iv.Text("tran_no", 5, true), tranID: iv.BankTranID(p.ClientUseCode)}
+		if byNumber {
+			x.bank, x.acct = iv.Digits("bank_code_std", 3, true), iv.Text("account_num", 16, true)
+			x.holder = iv.Text("account_holder_name", 20, true)
+		} else {
+			x.fin = iv.Digits("fintech_use_num", 24, true)
+		}
+		x.print = iv.Text("print_content", 20, true)
 		x.amt = amount(iv, it, "tran_amt")
 		reqName := iv.Text("req_client_name", 20, true)
 		reqNum := iv.Text("req_client_num", 20, true)
@@ -265,7 +305,7 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, f kftc.Fi
 		}
 		seen[x.tranID] = true
 		x.hash = obx.RequestHash("deposit", cntr, wdPrint, strconv.FormatBool(nameCheck), sub.Name, sub.Num, sub.BusinessNum,
-			x.fin, x.print, strconv.FormatInt(x.amt, 10), reqName, reqNum, purpose)
+			x.fin, x.bank, x.acct, x.holder, x.print, strconv.FormatInt(x.amt, 10), reqName, reqNum, purpose)
 		reqs = append(reqs, x)
 	}
 
@@ -276,10 +316,11 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, f kftc.Fi
 	var first *obx.Transfer
 	for _, x := range reqs {
 		t, err := s.Transfers.Deposit(ctx, p, obx.DepositRequest{
-			BankTranID: x.tranID, TranDay: day, CntrAccountNum: cntr, PassPhrase: pass, FintechUseNum: x.fin, NameCheck: nameCheck,
+			BankTranID: x.tranID, TranDay: day, CntrAccountNum: cntr, PassPhrase: pass, FintechUseNum: x.fin,
+			BankCode: x.bank, AccountNum: x.acct, HolderName: x.holder, NameCheck: nameCheck,
 			Amount: x.amt, WdPrint: wdPrint, DpsPrint: x.print, Sub: sub, Hash: x.hash,
 		})
-		it := depositItem{TranNo: x.no, FintechUseNum: x.fin, TranAmt: strconv.FormatInt(x.amt, 10), PrintContent: x.print}
+		it := depositItem{TranNo: x.no, FintechUseNum: x.fin, AccountNum: x.acct, TranAmt: strconv.FormatInt(x.amt, 10), PrintContent: x.print}
 		if err != nil {
 			if requestLevel(err) && first == nil {
 				return err
@@ -287,6 +328,10 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, f kftc.Fi
 			failed = true
 			code, detail := kftc.Code(err)
 			it.BankFields = kftc.BankFields{BankTranID: x.tranID, BankTranDate: obx.KSTDay(s.Now()), BankRspMessage: "[" + code + "] " + kftc.Message(code, detail)}
+			var be *obx.BankError
+			if errors.As(err, &be) {
+				it.BankCodeTran, it.BankRspCode, it.BankRspMessage = be.BankCode, be.RspCode, be.Message
+			}
 			resp.ResList = append(resp.ResList, it)
 			continue
 		}
@@ -304,7 +349,9 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request, f kftc.Fi
 		it.BankFields = bf
 		it.BankCodeStd, it.BankName = t.Credit.BankCode, s.bankName(t.Credit.BankCode)
 		it.AccountNumMasked, it.AccountHolderName = obx.MaskAccountNum(t.Credit.AccountNum), t.Credit.HolderName
-		if a, err := s.Service.Accounts.Account(r.Context(), p.TSPID, x.fin); err == nil {
+		if byNumber {
+			it.AccountNum = t.Credit.AccountNum
+		} else if a, err := s.Service.Accounts.Account(r.Context(), p.TSPID, x.fin); err == nil {
 			it.AccountAlias, it.BankCodeSub = a.Alias, a.BranchCode
 		}
 		resp.ResList = append(resp.ResList, it)

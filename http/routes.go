@@ -1,6 +1,10 @@
 package http
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/obxhub/obx"
+)
 
 // routes registers the hub's own routes. The OAuth server and sandbox tools
 // add theirs through Server.Mounts.
@@ -11,18 +15,22 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// KFTC v2.0 (kftc-api.md §5). Each path also answers other methods with
 	// O0010, and unknown /v2.0/ paths with O0005, both as HTTP 200 like KFTC.
-	s.kftcRoute(mux, "GET", "/v2.0/user/me", s.handleUserMe)
-	s.kftcRoute(mux, "POST", "/v2.0/user/unlink", s.handleUserUnlink)
-	s.kftcRoute(mux, "POST", "/v2.0/user/close", s.handleUserClose)
-	s.kftcRoute(mux, "GET", "/v2.0/account/list", s.handleAccountList)
-	s.kftcRoute(mux, "POST", "/v2.0/account/update_info", s.handleAccountUpdateInfo)
-	s.kftcRoute(mux, "POST", "/v2.0/account/cancel", s.handleAccountCancel)
-	s.kftcRoute(mux, "GET", "/v2.0/account/balance/fin_num", s.handleBalance)
-	s.kftcRoute(mux, "GET", "/v2.0/account/transaction_list/fin_num", s.handleTransactionList)
-	s.kftcRoute(mux, "GET", "/v2.0/bank/status", s.handleBankStatus)
-	s.kftcRoute(mux, "POST", "/v2.0/transfer/withdraw/fin_num", s.handleWithdraw)
-	s.kftcRoute(mux, "POST", "/v2.0/transfer/deposit/fin_num", s.handleDeposit)
-	s.kftcRoute(mux, "POST", "/v2.0/transfer/result", s.handleTransferResult)
-	s.kftcRoute(mux, "GET", "/v2.0/transfer/user_remain_amt", s.handleUserRemainAmt)
+	// The scopes after each handler are those a token needs (§3.4).
+	login, inquiry, transfer, oob, sa := obx.ScopeLogin, obx.ScopeInquiry, obx.ScopeTransfer, obx.ScopeOOB, obx.ScopeSA
+	s.kftcRoute(mux, "GET", "/v2.0/user/me", s.handleUserMe, login, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/user/unlink", s.handleUserUnlink, login)
+	s.kftcRoute(mux, "POST", "/v2.0/user/close", s.handleUserClose, login, sa)
+	s.kftcRoute(mux, "GET", "/v2.0/account/list", s.handleAccountList, login, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/account/update_info", s.handleAccountUpdateInfo, login, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/account/cancel", s.handleAccountCancel, login, sa)
+	s.kftcRoute(mux, "GET", "/v2.0/account/balance/fin_num", s.handleBalance, inquiry, sa)
+	s.kftcRoute(mux, "GET", "/v2.0/account/transaction_list/fin_num", s.handleTransactionList, inquiry, sa)
+	s.kftcRoute(mux, "GET", "/v2.0/bank/status", s.handleBankStatus, oob, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/transfer/withdraw/fin_num", s.handleWithdraw, transfer, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/transfer/withdraw/acnt_num", s.handleWithdrawAcnt, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/transfer/deposit/fin_num", s.handleDeposit, oob, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/transfer/deposit/acnt_num", s.handleDepositAcnt, oob, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/transfer/result", s.handleTransferResult, oob, sa)
+	s.kftcRoute(mux, "GET", "/v2.0/transfer/user_remain_amt", s.handleUserRemainAmt, login, inquiry, transfer, sa)
 	mux.HandleFunc("/v2.0/", s.handleNoSuchAPI)
 }

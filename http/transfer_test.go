@@ -291,3 +291,67 @@ func TestLimitsHoldUnderConcurrency(t *testing.T) {
 		_ = r
 	})
 }
+
+// TestTransfersByAccountNumber covers the acnt_num variants: a
+// self-authenticating TSP withdraws naming the account by number and user,
+// and deposits to an account named by number and holder.
+func TestTransfersByAccountNumber(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newHub(t, e, hubOptions{})
+		c := customer(t)
+		tok, seq := userToken(t, h.b, c, "088", "login inquiry transfer")
+		fin := demandAccount(t, h.b, tok, accounts(t, h.b, tok, seq)["088"])
+		a, err := h.db.Account(context.Background(), h.tspB.ID, fin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sa := h.b.InstitutionToken(t, "sa")
+		cntr := contractAccount(1)
+		before := h.balanceAt(t, "088", a.Number)
+
+		body := withdrawBody(h.b, h.b.BankTranID(), "", cntr, "3000")
+		delete(body, "fintech_use_num")
+		body["wd_bank_code_std"], body["wd_account_num"], body["user_seq_no"] = "088", a.Number, seq
+		delete(body, "req_client_fintech_use_num")
+		body["req_client_bank_code"], body["req_client_account_num"] = "088", a.Number
+		if r := h.b.Post(t, sa, "/v2.0/transfer/withdraw/acnt_num", body); hubtest.Code(r) != "A0000" || hubtest.Str(r, "bank_rsp_code") != "000" {
+			t.Fatalf("withdraw/acnt_num: %v", r)
+		}
+		if got := h.balanceAt(t, "088", a.Number); got != before-3000 {
+			t.Errorf("balance %d, want %d", got, before-3000)
+		}
+		body["bank_tran_id"], body["user_seq_no"] = h.b.BankTranID(), "1000000001"
+		if got := hubtest.Code(h.b.Post(t, sa, "/v2.0/transfer/withdraw/acnt_num", body)); got != "A0313" {
+			t.Errorf("withdraw/acnt_num for another user: %s, want A0313", got)
+		}
+		if got := hubtest.Code(h.a.Post(t, h.a.InstitutionToken(t, "oob"), "/v2.0/transfer/withdraw/acnt_num", body)); got != "O0011" {
+			t.Errorf("withdraw/acnt_num with oob: %s, want O0011", got)
+		}
+
+		dep := func(holder string) map[string]any {
+			d := depositBody(h.b.BankTranID(), "", cntr, "NONE", "2500")
+			item := d["req_list"].([]map[string]any)[0]
+			delete(item, "fintech_use_num")
+			item["bank_code_std"], item["account_num"], item["account_holder_name"] = "088", a.Number, holder
+			return d
+		}
+		mid := h.balanceAt(t, "088", a.Number)
+		d := h.b.Post(t, sa, "/v2.0/transfer/deposit/acnt_num", dep(a.HolderName))
+		its := hubtest.List(d, "res_list")
+		if hubtest.Code(d) != "A0000" || len(its) != 1 || hubtest.Str(its[0], "account_num") != a.Number {
+			t.Fatalf("deposit/acnt_num: %v", d)
+		}
+		if _, ok := its[0]["fintech_use_num"]; ok {
+			t.Errorf("deposit/acnt_num item carries fintech_use_num: %v", its[0])
+		}
+		tspMid := h.balanceAt(t, "097", cntr)
+		d = h.b.Post(t, sa, "/v2.0/transfer/deposit/acnt_num", dep("홍길동아님"))
+		its = hubtest.List(d, "res_list")
+		if hubtest.Code(d) != "A0009" || hubtest.Str(its[0], "bank_rsp_code") != "815" {
+			t.Errorf("deposit to a wrong holder name: %v, want A0009 with 815", d)
+		}
+		if h.balanceAt(t, "088", a.Number) != mid+2500 || h.balanceAt(t, "097", cntr) != tspMid {
+			t.Errorf("a refused deposit moved money")
+		}
+	})
+}

@@ -236,6 +236,19 @@ func (db *DB) Account(ctx context.Context, tspID int64, fintechUseNum string) (*
 	return db.account(ctx, db.q, tspID, fintechUseNum)
 }
 
+// AccountByNumber implements obx.AccountStore.
+func (db *DB) AccountByNumber(ctx context.Context, tspID int64, bankCode, accountNum string) (*obx.Account, error) {
+	a, err := scanAccount(db.q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts
+		WHERE tsp_id = $1 AND bank_code = $2 AND account_num = $3 ORDER BY account_seq LIMIT 1`, tspID, bankCode, accountNum))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obx.WrapError(obx.ENOTFOUND, "The account is not registered with this TSP.", obx.ErrUnknownFintechNum)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account by number: %w", err)
+	}
+	return a, nil
+}
+
 // Accounts implements obx.AccountStore.
 func (db *DB) Accounts(ctx context.Context, tspID int64, seqNo string, includeCancelled bool) ([]*obx.Account, error) {
 	q := `SELECT ` + accountColumns + ` FROM accounts WHERE tsp_id = $1 AND user_seq_no = $2`
