@@ -66,6 +66,7 @@ const (
 	BankRspClosedAccount       = "415"
 	BankRspSuspendedAccount    = "420"
 	BankRspInsufficientBalance = "453"
+	BankRspRealNameMismatch    = "463"
 	BankRspHolderMismatch      = "815"
 	BankRspOther               = "499"
 )

@@ -138,6 +138,7 @@ var (
 	ErrNoContract           = errors.New("no contract")
 	ErrTransferNotFound     = errors.New("no such transfer")
 	ErrInProgress           = errors.New("transfer in progress")
+	ErrHolderInfoFormat     = errors.New("holder info does not fit its type")
 )
 
 // LimitUse is what a transfer consumes of its TSP's and customer's limits on

@@ -488,3 +488,79 @@ func (s *Transfers) Recover(ctx context.Context, batch int) (int, error) {
 	}
 	return n, ctx.Err()
 }
+
+// Holder identity types (account_holder_info_type) of a real-name inquiry.
+const (
+	HolderInfoBirth    = " " // 생년월일 6자리 (YYMMDD)
+	HolderInfoResident = "1" // 주민등록번호 (13 digits, YYMMDD…)
+	HolderInfoSkip     = "N" // 검사생략: no identity check
+)
+
+// RealName answers a real-name inquiry (계좌실명조회): the account's holder at
+// its bank, and, unless info type is HolderInfoSkip, whether the holder's
+// identity matches info. Only the birth date can be checked against what the
+// bank knows (types " ", "1" and "4" carry it); for other types the bank
+// answers 499, since a check it cannot make must not pass. A mismatch is a
+// *BankError 463.
+func (s *Transfers) RealName(ctx context.Context, p *Principal, bankCode, accountNum, infoType, info string) (*BankAccount, error) {
+	if err := requireScope(p, ScopeOOB, ScopeSA); err != nil {
+		return nil, err
+	}
+	bank, err := s.Banks.Bank(bankCode)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := bank.Account(ctx, accountNum)
+	if err != nil {
+		return nil, err
+	}
+	if acct.Closed {
+		return nil, &BankError{BankCode: bankCode, RspCode: BankRspClosedAccount, Message: "해약 계좌"}
+	}
+	switch infoType {
+	case HolderInfoSkip:
+		return acct, nil
+	case HolderInfoBirth, HolderInfoResident, "4":
+		c, err := bank.Customer(ctx, acct.HolderCI)
+		if err != nil || len(c.BirthDate) != 8 {
+			return nil, &BankError{BankCode: bankCode, RspCode: BankRspOther, Message: "실명번호 확인 불가"}
+		}
+		if info[:6] != c.BirthDate[2:] {
+			return nil, &BankError{BankCode: bankCode, RspCode: BankRspRealNameMismatch, Message: "실명번호 상이"}
+		}
+		return acct, nil
+	}
+	return nil, &BankError{BankCode: bankCode, RspCode: BankRspOther, Message: "실명번호 확인 불가"}
+}
+
+// Recipient answers a receive inquiry (수취조회) before a deposit: the
+// recipient account's holder, named by the TSP's fintech use number or by bank
+// and number, and the TSP's payout account that would pay it.
+func (s *Transfers) Recipient(ctx context.Context, p *Principal, cntrAccountNum, fintechUseNum, bankCode, accountNum string) (*BankAccount, *ContractAccount, error) {
+	if err := requireScope(p, ScopeOOB, ScopeSA); err != nil {
+		return nil, nil, err
+	}
+	cntr, err := s.Contracts.ContractAccount(ctx, p.TSPID, cntrAccountNum)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fintechUseNum != "" {
+		a, err := s.Accounts.Account(ctx, p.TSPID, fintechUseNum)
+		if err != nil {
+			return nil, nil, err
+		}
+		bankCode, accountNum = a.BankCode, a.Number
+	}
+	bank, err := s.Banks.Bank(bankCode)
+	if err != nil {
+		return nil, nil, err
+	}
+	acct, err := bank.Account(ctx, accountNum)
+	if err != nil {
+		return nil, nil, err
+	}
+	if acct.Closed {
+		return nil, nil, &BankError{BankCode: bankCode, RspCode: BankRspClosedAccount, Message: "해약 계좌"}
+	}
+	return acct, cntr, nil
+}

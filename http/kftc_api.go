@@ -123,6 +123,9 @@ func (s *Server) kftcError(w http.ResponseWriter, r *http.Request, err error, ba
 		switch {
 		case errors.As(err, &be):
 			bank.BankRspCode, bank.BankRspMessage = be.RspCode, be.Message
+			if bank.BankCodeTran == "" {
+				bank.BankCodeTran = be.BankCode
+			}
 		case code == kftc.CodeBankTimeout || code == kftc.CodeBankError || code == kftc.CodeNotInquiryTime:
 			bank.BankRspCode, bank.BankRspMessage = "", obx.ErrorMessage(err)
 		default:

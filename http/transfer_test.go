@@ -355,3 +355,57 @@ func TestTransfersByAccountNumber(t *testing.T) {
 		}
 	})
 }
+
+func TestRealNameAndReceive(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newHub(t, e, hubOptions{})
+		c := customer(t)
+		tok, seq := userToken(t, h.a, c, "088", "login inquiry")
+		fin := accounts(t, h.a, tok, seq)["088"][0]
+		num := h.numberOf(t, fin)
+		oob := h.a.InstitutionToken(t, "oob")
+		realName := func(acct, infoType, info string) map[string]any {
+			return h.a.Post(t, oob, "/v2.0/inquiry/real_name", map[string]any{"bank_tran_id": h.a.BankTranID(),
+				"bank_code_std": "088", "account_num": acct, "account_holder_info_type": infoType,
+				"account_holder_info": info, "tran_dtime": hubtest.TranDtime()})
+		}
+		r := realName(num, " ", c.BirthDate[2:])
+		if hubtest.Code(r) != "A0000" || hubtest.Str(r, "account_holder_name") != c.Name || hubtest.Str(r, "account_num") != num {
+			t.Errorf("real_name: %v", r)
+		}
+		if r := realName(num, "N", ""); hubtest.Code(r) != "A0000" {
+			t.Errorf("real_name without identity check: %v", r)
+		}
+		if r := realName(num, " ", "000101"); hubtest.Code(r) != "A0002" || hubtest.Str(r, "bank_rsp_code") != "463" {
+			t.Errorf("real_name with a wrong birth date: %v, want A0002 463", r)
+		}
+		if r := realName(num, " ", "12345"); hubtest.Code(r) != "A0321" {
+			t.Errorf("real_name with a 5-digit birth date: %v, want A0321", r)
+		}
+		if r := realName("99999999999", "N", ""); hubtest.Code(r) != "A0002" || hubtest.Str(r, "bank_rsp_code") != "412" {
+			t.Errorf("real_name of no account: %v, want A0002 412", r)
+		}
+		receive := func(extra map[string]any) map[string]any {
+			b := map[string]any{"bank_tran_id": h.a.BankTranID(), "cntr_account_type": "N", "cntr_account_num": contractAccount(0),
+				"print_content": "환불", "tran_amt": "1000", "req_client_name": "오비엑스", "req_client_num": "1", "transfer_purpose": "TR"}
+			for k, v := range extra {
+				b[k] = v
+			}
+			return h.a.Post(t, oob, "/v2.0/inquiry/receive", b)
+		}
+		r = receive(map[string]any{"fintech_use_num": fin})
+		if hubtest.Code(r) != "A0000" || hubtest.Str(r, "account_holder_name") != c.Name || hubtest.Str(r, "account_num") != "" ||
+			hubtest.Str(r, "wd_account_num") != contractAccount(0) {
+			t.Errorf("receive by fintech number: %v", r)
+		}
+		if r := receive(map[string]any{"bank_code_std": "088", "account_num": num}); hubtest.Code(r) != "A0000" || hubtest.Str(r, "account_num") != num {
+			t.Errorf("receive by account number: %v", r)
+		}
+		if r := receive(map[string]any{"bank_code_std": "088", "account_num": num, "cntr_account_num": "123"}); hubtest.Code(r) != "A0322" {
+			t.Errorf("receive with an unregistered contract account: %v, want A0322", r)
+		}
+		if r := receive(map[string]any{"fintech_use_num": fin, "bank_code_std": "088", "account_num": num}); hubtest.Code(r) != "A0004" {
+			t.Errorf("receive naming the recipient twice: %v, want A0004", r)
+		}
+	})
+}

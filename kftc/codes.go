@@ -20,6 +20,7 @@ const (
 	CodePassPhrase          = "A0307"
 	CodeNoTransfer          = "A0310"
 	CodeUnregisteredCntr    = "A0322"
+	CodeHolderInfoFormat    = "A0321"
 	CodeDataError           = "A0005"
 	CodeTimeout             = "A0007"
 	CodeDuplicate           = "A0008"
@@ -63,6 +64,7 @@ var Messages = map[string]string{
 	CodePassPhrase:          "이체암호문구 불일치",
 	CodeNoTransfer:          "이체 내역 없음",
 	CodeUnregisteredCntr:    "미등록된 이용기관 약정 계좌/계정",
+	CodeHolderInfoFormat:    "예금주 실명번호 구분코드와 실명번호의 형식(자리수) 불일치",
 	CodeDataError:           "등록 데이터 에러",
 	CodeTimeout:             "처리시간 초과 에러",
 	CodeDuplicate:           "중복거래 에러",
@@ -128,6 +130,7 @@ var sentinelCodes = []struct {
 	{obx.ErrSubBusiness, CodeNoAccess},
 	{obx.ErrNoContract, CodeServiceUnavailable},
 	{obx.ErrTransferNotFound, CodeNoTransfer},
+	{obx.ErrHolderInfoFormat, CodeHolderInfoFormat},
 }
 
 // codeByClass maps the domain error codes.
