@@ -440,3 +440,67 @@ func TestParseBanks(t *testing.T) {
 		}
 	}
 }
+
+// TestSubBusinessRule: once a TSP must name sub-businesses, a withdrawal
+// without one, with an unregistered one or an unapproved one is refused, and
+// one with an approved sub-business goes through.
+func TestSubBusinessRule(t *testing.T) {
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "hub.db")
+	id, secret := seedTSP(t, dsn, "T991000003")
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsp, _ := db.TSPByUseCode(ctx, "T991000003")
+	acct := banksim.DemoTSPAccounts("097")[0]
+	if err := db.SetContract(ctx, &obx.Contract{TSPID: tsp.ID, MainBank: "097", DailyWithdrawLimit: 10_000_000,
+		PassPhraseHash: obx.HashPassPhrase("NONE")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddContractAccount(ctx, &obx.ContractAccount{TSPID: tsp.ID, BankCode: "097", AccountNum: acct.Number,
+		HolderName: acct.HolderName, Kind: obx.ContractBoth}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	sub := func(args ...string) {
+		t.Helper()
+		if err := run(ctx, append([]string{"subbusiness", "--db", dsn, "--tsp", "T991000003"}, args...), io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub("--num", "M001", "--name", "동네빵집", "--business-num", "1234567890", "--require")
+	sub("--num", "M002", "--name", "승인가게", "--business-num", "2345678901", "--approve")
+
+	base := startInProcess(t, "serve", "--db", dsn, "--addr", "127.0.0.1:0", "--banks", "097=sim", "--sim-dir", t.TempDir(), "--sandbox")
+	tsp2 := hubtest.NewTSP(base, id, secret, "T991000003", redirectURI)
+	c := banksim.DemoCustomers(1)[0]
+	q := tsp2.Consent(t, "097", c.Login, c.Password, "login inquiry transfer", nil)
+	tok := tsp2.Exchange(t, q.Get("code"))
+	seq, _ := tok.Extra("user_seq_no").(string)
+	fin := hubtest.Str(hubtest.List(tsp2.Get(t, tok.AccessToken, "/v2.0/user/me", url.Values{"user_seq_no": {seq}}), "res_list")[0], "fintech_use_num")
+	withdraw := func(subFields map[string]string) string {
+		b := map[string]any{"bank_tran_id": tsp2.BankTranID(), "cntr_account_type": "N", "cntr_account_num": acct.Number,
+			"dps_print_content": "충전", "fintech_use_num": fin, "tran_amt": "1000", "tran_dtime": hubtest.TranDtime(),
+			"req_client_name": c.Name, "req_client_fintech_use_num": fin, "req_client_num": "1", "transfer_purpose": "ST",
+			"recv_client_name": "가맹점", "recv_client_bank_code": "097", "recv_client_account_num": acct.Number}
+		for k, v := range subFields {
+			b[k] = v
+		}
+		return hubtest.Code(tsp2.Post(t, tok.AccessToken, "/v2.0/transfer/withdraw/fin_num", b))
+	}
+	for _, tc := range []struct {
+		name string
+		sub  map[string]string
+		want string
+	}{
+		{"no sub-business", nil, "A0004"},
+		{"unregistered", map[string]string{"sub_frnc_name": "모르는곳", "sub_frnc_num": "M999", "sub_frnc_business_num": "9999999999"}, "A0301"},
+		{"not approved", map[string]string{"sub_frnc_name": "동네빵집", "sub_frnc_num": "M001", "sub_frnc_business_num": "1234567890"}, "A0301"},
+		{"approved (with the sample app's typo)", map[string]string{"sub_frnc_name": "승인가게", "sub_frnc_num": "M002", "sub_frnc_bussiness_num": "2345678901"}, "A0000"},
+	} {
+		if got := withdraw(tc.sub); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -45,6 +45,7 @@ Commands:
 	serve     run the hub in production mode on PostgreSQL or SQLite
 	migrate   apply the embedded schema migrations and report what was done
 	banksim   run one simulated bank as its own process (the bank adapter protocol)
+	subbusiness  register a TSP's sub-business (until the admission workflow exists)
 
 Run "obx <command> --help" for a command's flags. Every flag also reads an
 OBX_* environment variable, e.g. --db from OBX_DB.
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "banksim":
 		return runBanksim(ctx, args[1:], stdout, stderr)
+	case "subbusiness":
+		return runSubBusiness(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
