@@ -14,6 +14,9 @@ const (
 	// TransferDeposit debits the TSP's contract (payout) account and credits a
 	// recipient's account: 입금이체.
 	TransferDeposit = "deposit"
+	// TransferReturn returns a mistaken deposit: it debits the recipient and
+	// credits the TSP's account, once the recipient agreed (자금반환청구).
+	TransferReturn = "return"
 )
 
 // Transfer states. A transfer moves forward only:
@@ -139,6 +142,7 @@ var (
 	ErrTransferNotFound     = errors.New("no such transfer")
 	ErrInProgress           = errors.New("transfer in progress")
 	ErrHolderInfoFormat     = errors.New("holder info does not fit its type")
+	ErrAlreadyClaimed       = errors.New("deposit already claimed")
 )
 
 // LimitUse is what a transfer consumes of its TSP's and customer's limits on
@@ -184,7 +188,9 @@ type TransferStore interface {
 	// a nil error when the request is the same (a client's retry), with
 	// ECONFLICT wrapping ErrDuplicateTranID when it differs. ELIMIT wrapping
 	// ErrTSPDailyLimit, ErrUserDailyLimit or ErrDepositDailyLimit when the
-	// amount does not fit.
+	// amount does not fit. For a TransferReturn, whose Echo names the
+	// original deposit's transfer id, ECONFLICT wrapping ErrAlreadyClaimed if
+	// another claim of that deposit is not failed.
 	AcceptTransfer(ctx context.Context, t *Transfer, lim LimitUse, owner string, leaseUntil time.Time) (prior *Transfer, err error)
 	// SaveTransfer records t's state and legs if owner still holds its lease.
 	// Moving to TransferFailed gives the amount back to the limits; moving to
@@ -194,6 +200,9 @@ type TransferStore interface {
 	// Transfer returns a TSP's transfer by bank_tran_id and day. ENOTFOUND
 	// wrapping ErrTransferNotFound if none.
 	Transfer(ctx context.Context, tspID int64, bankTranID, day string) (*Transfer, error)
+	// TransferByID returns a TSP's transfer by the hub's id. ENOTFOUND
+	// wrapping ErrTransferNotFound if the TSP has none.
+	TransferByID(ctx context.Context, tspID int64, id string) (*Transfer, error)
 	// ClaimTransfers leases up to n unfinished transfers whose lease expired
 	// to owner until leaseUntil, so that no two replicas drive one transfer.
 	ClaimTransfers(ctx context.Context, owner string, now, leaseUntil time.Time, n int) ([]*Transfer, error)

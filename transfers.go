@@ -564,3 +564,78 @@ func (s *Transfers) Recipient(ctx context.Context, p *Principal, cntrAccountNum,
 	}
 	return acct, cntr, nil
 }
+
+// Return claim codes (claim_code).
+const (
+	ClaimWrongAccount = "02" // 계좌입력오류
+	ClaimWrongAmount  = "03" // 금액입력오류
+	ClaimDouble       = "04" // 이중입금
+	ClaimOther        = "05" // 기타
+	ClaimCustomer     = "06" // 고객반환의사
+)
+
+// ReturnClaim asks for a mistaken deposit back (자금반환청구).
+type ReturnClaim struct {
+	BankTranID      string // the claim's own id, unique per TSP per day like any
+	TranDay         string
+	OrgBankTranID   string // the deposit being claimed
+	OrgBankTranDate string
+	OrgAmount       int64
+	Amount          int64 // what to return: OrgAmount, or less for a partial claim
+	ClaimCode       string
+	ReturnAccount   string // the TSP's contract account to receive it
+	Hash            string
+}
+
+// Claim records a return claim and, when the recipient agrees, returns the
+// money through the same exactly-once engine as any transfer: the claim is a
+// transfer that debits the original recipient and credits the TSP.
+//
+// The recipient's decision is simulated by the sandbox: they agree to return
+// a double deposit (04) or what they declared (06), and to a wrong-account
+// (02) or wrong-amount (03) claim; a claim for another reason (05) needs a
+// conversation the sandbox does not have, and is refused (bank code 499).
+// In production the receiving bank asks its customer and answers later;
+// the claim then stays in progress until it does.
+func (s *Transfers) Claim(ctx context.Context, p *Principal, c ReturnClaim) (*Transfer, error) {
+	if err := requireScope(p, ScopeOOB, ScopeSA); err != nil {
+		return nil, err
+	}
+	org, err := s.Store.Transfer(ctx, p.TSPID, c.OrgBankTranID, c.OrgBankTranDate)
+	if err != nil {
+		return nil, err
+	}
+	if org.Kind != TransferDeposit || org.State != TransferCompleted || org.Amount != c.OrgAmount {
+		return nil, errorWith(ENOTFOUND, ErrTransferNotFound, "No completed deposit matches the claim.")
+	}
+	if c.Amount <= 0 || c.Amount > org.Amount {
+		return nil, Errorf(EINVALID, "the amount to return must be between 1 and the original amount")
+	}
+	ret, err := s.Contracts.ContractAccount(ctx, p.TSPID, c.ReturnAccount)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	t := &Transfer{
+		ID: newTransferID(now), TSPID: p.TSPID, Kind: TransferReturn,
+		BankTranID: c.BankTranID, TranDay: dayOr(c.TranDay, now), LimitDay: KSTDay(now), RequestHash: c.Hash,
+		Amount: c.Amount, Echo: []byte(org.ID), // the store allows one live claim per deposit
+		Debit: TransferLeg{BankCode: org.Credit.BankCode, AccountNum: org.Credit.AccountNum, FintechUseNum: org.Credit.FintechUseNum,
+			HolderName: org.Credit.HolderName, PrintContent: "반환청구 " + org.Debit.HolderName},
+		Credit: TransferLeg{BankCode: ret.BankCode, AccountNum: ret.AccountNum, HolderName: ret.HolderName, PrintContent: "반환 " + org.Credit.HolderName},
+	}
+	if c.ClaimCode == ClaimOther {
+		// The recipient refuses: recorded as a transfer that failed before any
+		// bank was asked to move money.
+		prior, err := s.Store.AcceptTransfer(ctx, t, LimitUse{}, s.Owner, now.Add(s.lease()))
+		if err != nil || prior != nil {
+			return prior, err
+		}
+		t.RspCode, t.RspMessage, t.State = BankRspOther, "수취인 반환거부", TransferFailed
+		if err := s.Store.SaveTransfer(ctx, t, s.Owner); err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	return s.accept(ctx, t, LimitUse{})
+}

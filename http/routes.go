@@ -31,6 +31,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.kftcRoute(mux, "POST", "/v2.0/transfer/deposit/fin_num", s.handleDeposit, oob, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/transfer/deposit/acnt_num", s.handleDepositAcnt, oob, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/transfer/result", s.handleTransferResult, oob, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/return/claim", s.handleReturnClaim, oob, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/return/result", s.handleReturnResult, oob, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/inquiry/real_name", s.handleRealName, oob, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/inquiry/receive", s.handleReceive, oob, sa)
 	s.kftcRoute(mux, "GET", "/v2.0/transfer/user_remain_amt", s.handleUserRemainAmt, login, inquiry, transfer, sa)

@@ -409,3 +409,71 @@ func TestRealNameAndReceive(t *testing.T) {
 		}
 	})
 }
+
+func TestReturnClaims(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newHub(t, e, hubOptions{})
+		c := customer(t)
+		tok, seq := userToken(t, h.a, c, "088", "login inquiry")
+		fin := accounts(t, h.a, tok, seq)["088"][0]
+		num, cntr := h.numberOf(t, fin), contractAccount(0)
+		oob := h.a.InstitutionToken(t, "oob")
+		today := time.Now().Format("20060102")
+		deposit := func(amt string) string {
+			id := h.a.BankTranID()
+			if r := h.a.Post(t, oob, "/v2.0/transfer/deposit/fin_num", depositBody(id, fin, cntr, "NONE", amt)); hubtest.Code(r) != "A0000" {
+				t.Fatalf("deposit: %v", r)
+			}
+			return id
+		}
+		claim := func(orgID, code, amt string, extra map[string]any) map[string]any {
+			b := map[string]any{"bank_tran_id": h.a.BankTranID(), "org_bank_tran_date": today, "org_bank_tran_id": orgID,
+				"org_dps_bank_code_std": "088", "org_dps_fintech_use_num": fin, "org_tran_amt": amt, "org_wd_bank_code_std": "097",
+				"claim_code": code, "claim_message": "이중입금", "total_return_yn": "Y", "return_account_num": cntr,
+				"use_org_contact": "0212345678", "use_org_email": "ops@tsp.example"}
+			for k, v := range extra {
+				b[k] = v
+			}
+			return h.a.Post(t, oob, "/v2.0/return/claim", b)
+		}
+
+		orgID := deposit("40000")
+		cust, tsp := h.balanceAt(t, "088", num), h.balanceAt(t, "097", cntr)
+		r := claim(orgID, "04", "40000", nil)
+		if hubtest.Code(r) != "A0000" || hubtest.Str(r, "return_state") != "Y" || hubtest.Str(r, "return_amt") != "40000" {
+			t.Fatalf("return/claim of a double deposit: %v", r)
+		}
+		if h.balanceAt(t, "088", num) != cust-40000 || h.balanceAt(t, "097", cntr) != tsp+40000 {
+			t.Errorf("the claim did not return the money")
+		}
+		if got := hubtest.Code(claim(orgID, "04", "40000", nil)); got != "A0008" {
+			t.Errorf("a second claim of the same deposit: %s, want A0008", got)
+		}
+		res := h.a.Post(t, oob, "/v2.0/return/result", map[string]any{"claim_bank_tran_date": today, "claim_bank_tran_id": hubtest.Str(r, "claim_bank_tran_id")})
+		if hubtest.Code(res) != "A0000" || hubtest.Str(res, "return_state") != "Y" || hubtest.Str(res, "org_bank_tran_id") != orgID {
+			t.Errorf("return/result: %v", res)
+		}
+
+		other := deposit("1000")
+		cust = h.balanceAt(t, "088", num)
+		if r := claim(other, "05", "1000", nil); hubtest.Code(r) != "A0002" || hubtest.Str(r, "return_state") != "N" {
+			t.Errorf("a claim the recipient refuses: %v, want A0002 and return_state N", r)
+		}
+		if h.balanceAt(t, "088", num) != cust {
+			t.Error("a refused claim moved money")
+		}
+		if r := claim(other, "03", "1000", map[string]any{"total_return_yn": "N", "return_amt": "400"}); hubtest.Code(r) != "A0000" || hubtest.Str(r, "return_amt") != "400" {
+			t.Errorf("a partial claim after a refusal: %v", r)
+		}
+		for name, r := range map[string]map[string]any{
+			"unknown deposit":  claim(h.a.BankTranID(), "04", "1000", nil),
+			"wrong amount":     claim(other, "04", "999", nil),
+			"wrong recipient":  claim(other, "04", "1000", map[string]any{"org_dps_bank_code_std": "097"}),
+			"more than it was": claim(other, "03", "1000", map[string]any{"total_return_yn": "N", "return_amt": "5000"}),
+		} {
+			if code := hubtest.Code(r); code != "A0310" && code != "A0004" {
+				t.Errorf("%s: %s, want A0310 or A0004", name, code)
+			}
+		}
+	})
+}

@@ -131,6 +131,7 @@ var sentinelCodes = []struct {
 	{obx.ErrNoContract, CodeServiceUnavailable},
 	{obx.ErrTransferNotFound, CodeNoTransfer},
 	{obx.ErrHolderInfoFormat, CodeHolderInfoFormat},
+	{obx.ErrAlreadyClaimed, CodeDuplicate},
 }
 
 // codeByClass maps the domain error codes.

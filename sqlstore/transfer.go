@@ -74,8 +74,11 @@ func (db *DB) release(ctx context.Context, tx *sql.Tx, tspID int64, day, kind, s
 // limitRows returns the limit rows a transfer counts against: the TSP's
 // total, and for withdrawals the customer's.
 func limitRows(t *obx.Transfer) (kind string, seqs []string) {
-	if t.Kind == obx.TransferDeposit {
+	switch t.Kind {
+	case obx.TransferDeposit:
 		return limitDeposit, []string{""}
+	case obx.TransferReturn:
+		return "", nil // money coming back to the TSP uses no limit
 	}
 	return limitWithdraw, []string{"", t.UserSeqNo}
 }
@@ -98,6 +101,23 @@ func (db *DB) AcceptTransfer(ctx context.Context, t *obx.Transfer, lim obx.Limit
 			return fmt.Errorf("find transfer: %w", err)
 		}
 
+		if t.Kind == obx.TransferReturn {
+			// Updating the original deposit's row locks it, so that two claims of
+			// one deposit are decided one after the other.
+			if _, err := tx.ExecContext(ctx, `UPDATE transfers SET updated_at = updated_at WHERE id = $1`, string(t.Echo)); err != nil {
+				return fmt.Errorf("lock claimed deposit: %w", err)
+			}
+			var live int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM transfers
+				WHERE tsp_id = $1 AND kind = $2 AND echo = $3 AND state <> $4`,
+				t.TSPID, obx.TransferReturn, string(t.Echo), obx.TransferFailed).Scan(&live)
+			if err != nil {
+				return fmt.Errorf("count claims: %w", err)
+			}
+			if live > 0 {
+				return obx.WrapError(obx.ECONFLICT, "the deposit was already claimed", obx.ErrAlreadyClaimed)
+			}
+		}
 		kind, seqs := limitRows(t)
 		for i, seq := range seqs {
 			limit, sentinel := lim.TSPDaily, obx.ErrTSPDailyLimit
@@ -233,6 +253,19 @@ func (db *DB) Transfer(ctx context.Context, tspID int64, bankTranID, day string)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("transfer: %w", err)
+	}
+	return t, nil
+}
+
+// TransferByID implements obx.TransferStore.
+func (db *DB) TransferByID(ctx context.Context, tspID int64, id string) (*obx.Transfer, error) {
+	t, err := scanTransfer(db.q.QueryRowContext(ctx, `SELECT `+transferColumns+` FROM transfers
+		WHERE id = $1 AND tsp_id = $2`, id, tspID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, obx.WrapError(obx.ENOTFOUND, "No such transfer.", obx.ErrTransferNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transfer by id: %w", err)
 	}
 	return t, nil
 }
