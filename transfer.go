@@ -69,13 +69,16 @@ type Transfer struct {
 	Debit       TransferLeg
 	Credit      TransferLeg
 	NameCheck   bool   // refuse a credit whose holder differs from Credit.HolderName
-	Echo        []byte // the request's free-text fields, kept to answer repeats with the same body
-	State       string
-	Reversed    bool   // the debit was returned after the credit failed
-	RspCode     string // final: the bank response code that decided the outcome
-	RspMessage  string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	Echo        []byte // kind-specific: for a return, the claimed deposit's transfer id
+	// CreditAfterBalance is the credited account's balance right after the
+	// credit, as its bank reported it.
+	CreditAfterBalance int64
+	State              string
+	Reversed           bool   // the debit was returned after the credit failed
+	RspCode            string // final: the bank response code that decided the outcome
+	RspMessage         string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Operation ids of a transfer's legs. Fixed per transfer, so a retry after a
@@ -178,6 +181,24 @@ type Usage struct {
 	TSPDeposited  int64
 }
 
+// RemittanceQuery asks for one page of the remittances into a TSP's account.
+type RemittanceQuery struct {
+	TSPID      int64
+	BankCode   string
+	AccountNum string
+	From, To   time.Time // completion time, inclusive
+	Ascending  bool
+	Cursor     string // "" or the previous page's Next
+	Limit      int
+}
+
+// RemittancePage is one page of remittances: completed withdrawals.
+type RemittancePage struct {
+	Items []*Transfer
+	Total int    // how many remittances the period holds
+	Next  string // "" when this is the last page; at most 20 characters
+}
+
 // TransferStore keeps transfers, their limits and the interbank movements
 // they cause.
 type TransferStore interface {
@@ -208,6 +229,9 @@ type TransferStore interface {
 	ClaimTransfers(ctx context.Context, owner string, now, leaseUntil time.Time, n int) ([]*Transfer, error)
 	// ReleaseTransfer gives up owner's lease so another replica may continue.
 	ReleaseTransfer(ctx context.Context, id, owner string) error
+	// Remittances returns one page of the completed withdrawals into q's
+	// account, keyset-paged by transfer id. EINVALID for a malformed cursor.
+	Remittances(ctx context.Context, q RemittanceQuery) (*RemittancePage, error)
 	// Usage returns what the TSP (and the user, when seqNo is set) used of
 	// day's limits.
 	Usage(ctx context.Context, tspID int64, seqNo, day string) (*Usage, error)

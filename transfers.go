@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,11 +56,15 @@ func dayOr(day string, now time.Time) string {
 	return KSTDay(now)
 }
 
-// newTransferID returns a time-ordered, unguessable transfer id.
+// newTransferID returns a transfer id that sorts by creation time and cannot
+// be guessed: "T", the creation time in microseconds as 11 base-36 digits, and
+// 8 random hex digits. Twenty characters in all, so that the id without its
+// "T" fits KFTC's AN(20) paging cursor.
 func newTransferID(now time.Time) string {
-	var b [8]byte
+	var b [4]byte
 	rand.Read(b[:])
-	return "T" + now.UTC().Format("20060102150405") + hex.EncodeToString(b[:])
+	ts := strconv.FormatInt(now.UnixMicro(), 36)
+	return "T" + strings.Repeat("0", max(11-len(ts), 0)) + ts + hex.EncodeToString(b[:])
 }
 
 // RequestHash digests the fields that identify a transfer request, so that a
@@ -395,6 +400,7 @@ func (s *Transfers) drive(ctx context.Context, t *Transfer, recovering bool) {
 				return
 			}
 			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay = res.RspCode, res.Message, res.BankTranDay
+			t.CreditAfterBalance = res.AfterBalance
 			if res.HolderName != "" {
 				t.Credit.HolderName = res.HolderName
 			}
@@ -531,6 +537,24 @@ func (s *Transfers) RealName(ctx context.Context, p *Principal, bankCode, accoun
 		return acct, nil
 	}
 	return nil, &BankError{BankCode: bankCode, RspCode: BankRspOther, Message: "실명번호 확인 불가"}
+}
+
+// Remittances returns one page of the completed withdrawals credited to the
+// TSP's contract account at bankCode (remit_list: who paid the TSP), in the
+// period, oldest first when asc; cursor is "" or the previous page's next.
+func (s *Transfers) Remittances(ctx context.Context, p *Principal, q RemittanceQuery) (*RemittancePage, error) {
+	if err := requireScope(p, ScopeOOB, ScopeSA); err != nil {
+		return nil, err
+	}
+	c, err := s.Contracts.ContractAccount(ctx, p.TSPID, q.AccountNum)
+	if err != nil {
+		return nil, err
+	}
+	if c.BankCode != q.BankCode {
+		return nil, errorWith(ENOTFOUND, ErrUnregisteredContract, "The contract account is at another bank.")
+	}
+	q.TSPID = p.TSPID
+	return s.Store.Remittances(ctx, q)
 }
 
 // Recipient answers a receive inquiry (수취조회) before a deposit: the

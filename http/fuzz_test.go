@@ -28,6 +28,11 @@ var kftcRoutes = []struct{ method, path string }{
 	{"POST", "/v2.0/transfer/deposit/acnt_num"},
 	{"POST", "/v2.0/transfer/result"},
 	{"GET", "/v2.0/transfer/user_remain_amt"},
+	{"POST", "/v2.0/inquiry/real_name"},
+	{"POST", "/v2.0/inquiry/receive"},
+	{"POST", "/v2.0/inquiry/remit_list"},
+	{"POST", "/v2.0/return/claim"},
+	{"POST", "/v2.0/return/result"},
 }
 
 // FuzzKFTCRequests sends arbitrary query strings and bodies, under a valid

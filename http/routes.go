@@ -35,6 +35,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.kftcRoute(mux, "POST", "/v2.0/return/result", s.handleReturnResult, oob, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/inquiry/real_name", s.handleRealName, oob, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/inquiry/receive", s.handleReceive, oob, sa)
+	s.kftcRoute(mux, "POST", "/v2.0/inquiry/remit_list", s.handleRemitList, oob, sa)
 	s.kftcRoute(mux, "GET", "/v2.0/transfer/user_remain_amt", s.handleUserRemainAmt, login, inquiry, transfer, sa)
 	mux.HandleFunc("/v2.0/", s.handleNoSuchAPI)
 }

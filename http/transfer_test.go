@@ -477,3 +477,59 @@ func TestReturnClaims(t *testing.T) {
 		}
 	})
 }
+
+func TestRemitList(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newHub(t, e, hubOptions{})
+		c := customer(t)
+		tok, seq := userToken(t, h.a, c, "088", "login inquiry transfer")
+		fin := demandAccount(t, h.a, tok, accounts(t, h.a, tok, seq)["088"])
+		cntr := contractAccount(0)
+		const n = 30 // more than one page
+		for i := range n {
+			if r := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, h.a.BankTranID(), fin, cntr, strconv.Itoa(1000+i))); hubtest.Code(r) != "A0000" {
+				t.Fatalf("withdraw %d: %v", i, r)
+			}
+		}
+		oob := h.a.InstitutionToken(t, "oob")
+		today := time.Now().Format("20060102")
+		walk := func(order string) []string {
+			var amts []string
+			cursor := ""
+			for range 10 {
+				r := h.a.Post(t, oob, "/v2.0/inquiry/remit_list", map[string]any{"bank_tran_id": h.a.BankTranID(),
+					"bank_code_std": "097", "account_num": cntr, "from_date": today, "to_date": today, "sort_order": order,
+					"befor_inquiry_trace_info": cursor, "tran_dtime": hubtest.TranDtime()})
+				if hubtest.Code(r) != "A0000" || hubtest.Str(r, "total_record_cnt") != strconv.Itoa(n) {
+					t.Fatalf("remit_list: %v", r)
+				}
+				for _, it := range hubtest.List(r, "res_list") {
+					if hubtest.Str(it, "remitter_name") != c.Name || hubtest.Str(it, "remitter_bank_code") != "088" {
+						t.Errorf("remittance %v", it)
+					}
+					amts = append(amts, hubtest.Str(it, "tran_amt"))
+				}
+				if hubtest.Str(r, "next_page_yn") == "N" {
+					return amts
+				}
+				cursor = hubtest.Str(r, "befor_inquiry_trace_info")
+			}
+			t.Fatal("remit_list does not end")
+			return nil
+		}
+		asc, desc := walk("A"), walk("D")
+		if len(asc) != n || len(desc) != n {
+			t.Fatalf("walked %d ascending, %d descending, want %d", len(asc), len(desc), n)
+		}
+		for i := range n {
+			if asc[i] != strconv.Itoa(1000+i) || desc[n-1-i] != asc[i] {
+				t.Fatalf("order: asc %v desc %v", asc, desc)
+			}
+		}
+		if r := h.a.Post(t, oob, "/v2.0/inquiry/remit_list", map[string]any{"bank_tran_id": h.a.BankTranID(),
+			"bank_code_std": "097", "account_num": contractAccount(1), "from_date": today, "to_date": today,
+			"tran_dtime": hubtest.TranDtime()}); hubtest.Code(r) != "A0322" {
+			t.Errorf("remit_list of another TSP's account: %s, want A0322", hubtest.Code(r))
+		}
+	})
+}

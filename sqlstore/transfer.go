@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/obxhub/obx"
@@ -20,7 +21,7 @@ var (
 const transferColumns = `id, tsp_id, kind, bank_tran_id, tran_day, limit_day, request_hash, amount, user_seq_no,
 	debit_bank, debit_account, debit_fintech_num, debit_holder, debit_print, debit_rsp_code, debit_rsp_message, debit_day,
 	credit_bank, credit_account, credit_fintech_num, credit_holder, credit_print, credit_rsp_code, credit_rsp_message, credit_day,
-	name_check, echo, state, reversed, rsp_code, rsp_message, created_at, updated_at`
+	name_check, echo, state, reversed, rsp_code, rsp_message, created_at, updated_at, credit_after_balance`
 
 func scanTransfer(row interface{ Scan(...any) error }) (*obx.Transfer, error) {
 	var t obx.Transfer
@@ -29,7 +30,8 @@ func scanTransfer(row interface{ Scan(...any) error }) (*obx.Transfer, error) {
 	err := row.Scan(&t.ID, &t.TSPID, &t.Kind, &t.BankTranID, &t.TranDay, &t.LimitDay, &t.RequestHash, &t.Amount, &t.UserSeqNo,
 		&d.BankCode, &d.AccountNum, &d.FintechUseNum, &d.HolderName, &d.PrintContent, &d.RspCode, &d.RspMessage, &d.BankTranDay,
 		&c.BankCode, &c.AccountNum, &c.FintechUseNum, &c.HolderName, &c.PrintContent, &c.RspCode, &c.RspMessage, &c.BankTranDay,
-		&t.NameCheck, &echo, &t.State, &t.Reversed, &t.RspCode, &t.RspMessage, scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt))
+		&t.NameCheck, &echo, &t.State, &t.Reversed, &t.RspCode, &t.RspMessage, scanTime(&t.CreatedAt), scanTime(&t.UpdatedAt),
+		&t.CreditAfterBalance)
 	t.Echo = []byte(echo)
 	return &t, err
 }
@@ -139,14 +141,14 @@ func (db *DB) AcceptTransfer(ctx context.Context, t *obx.Transfer, lim obx.Limit
 		t.State, t.CreatedAt, t.UpdatedAt = obx.TransferAccepted, now, now
 		_, err = tx.ExecContext(ctx, `INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-				$22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)`,
+				$22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`,
 			t.ID, t.TSPID, t.Kind, t.BankTranID, t.TranDay, t.LimitDay, t.RequestHash, t.Amount, t.UserSeqNo,
 			t.Debit.BankCode, t.Debit.AccountNum, t.Debit.FintechUseNum, t.Debit.HolderName, t.Debit.PrintContent,
 			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay,
 			t.Credit.BankCode, t.Credit.AccountNum, t.Credit.FintechUseNum, t.Credit.HolderName, t.Credit.PrintContent,
 			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay,
 			t.NameCheck, string(t.Echo), t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(now), db.ts(now),
-			owner, db.ts(leaseUntil))
+			t.CreditAfterBalance, owner, db.ts(leaseUntil))
 		if isUniqueViolation(err) {
 			// A concurrent request with the same bank_tran_id won; let the
 			// transaction rerun and find it.
@@ -184,11 +186,11 @@ func (db *DB) SaveTransfer(ctx context.Context, t *obx.Transfer, owner string) e
 		_, err = tx.ExecContext(ctx, `UPDATE transfers SET
 				debit_rsp_code = $1, debit_rsp_message = $2, debit_day = $3, debit_holder = $4,
 				credit_rsp_code = $5, credit_rsp_message = $6, credit_day = $7, credit_holder = $8,
-				state = $9, reversed = $10, rsp_code = $11, rsp_message = $12, updated_at = $13
-			WHERE id = $14`,
+				state = $9, reversed = $10, rsp_code = $11, rsp_message = $12, updated_at = $13, credit_after_balance = $14
+			WHERE id = $15`,
 			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay, t.Debit.HolderName,
 			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay, t.Credit.HolderName,
-			t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(t.UpdatedAt), t.ID)
+			t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(t.UpdatedAt), t.CreditAfterBalance, t.ID)
 		if err != nil {
 			return fmt.Errorf("save transfer: %w", err)
 		}
@@ -327,6 +329,63 @@ func (db *DB) ReleaseTransfer(ctx context.Context, id, owner string) error {
 		return fmt.Errorf("release transfer: %w", err)
 	}
 	return nil
+}
+
+// Remittances implements obx.TransferStore. Transfer ids sort by creation
+// time, so paging by id is keyset paging in time order; the cursor is the last
+// id without its "T".
+func (db *DB) Remittances(ctx context.Context, q obx.RemittanceQuery) (*obx.RemittancePage, error) {
+	if q.Limit <= 0 || q.Limit > 25 {
+		q.Limit = 25
+	}
+	if q.Cursor != "" && (len(q.Cursor) != 19 || !alnumLower(q.Cursor)) {
+		return nil, obx.Errorf(obx.EINVALID, "befor_inquiry_trace_info is not a cursor this hub gave")
+	}
+	where := `tsp_id = $1 AND credit_account = $2 AND credit_bank = $3 AND kind = $4 AND state = $5
+		AND updated_at >= $6 AND updated_at <= $7`
+	args := []any{q.TSPID, q.AccountNum, q.BankCode, obx.TransferWithdraw, obx.TransferCompleted, db.ts(q.From), db.ts(q.To)}
+	page := &obx.RemittancePage{}
+	if err := db.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM transfers WHERE `+where, args...).Scan(&page.Total); err != nil {
+		return nil, fmt.Errorf("count remittances: %w", err)
+	}
+	order, cmp := "ASC", ">"
+	if !q.Ascending {
+		order, cmp = "DESC", "<"
+	}
+	if q.Cursor != "" {
+		where += ` AND id ` + cmp + ` $8`
+		args = append(args, "T"+q.Cursor)
+	}
+	rows, err := db.q.QueryContext(ctx, `SELECT `+transferColumns+` FROM transfers WHERE `+where+
+		` ORDER BY id `+order+` LIMIT `+strconv.Itoa(q.Limit+1), args...)
+	if err != nil {
+		return nil, fmt.Errorf("remittances: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTransfer(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Items = append(page.Items, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(page.Items) > q.Limit {
+		page.Items = page.Items[:q.Limit]
+		page.Next = page.Items[q.Limit-1].ID[1:]
+	}
+	return page, nil
+}
+
+func alnumLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Usage implements obx.TransferStore.
