@@ -107,7 +107,7 @@ func TestInquiryFlow(t *testing.T) {
 func walkHistory(t *testing.T, tsp *hubtest.TSP, token, num, order string) []string {
 	t.Helper()
 	from := time.Now().AddDate(0, -7, 0).Format("20060102")
-	to := time.Now().Format("20060102")
+	to := hubtest.Today()
 	var out []string
 	cursor := ""
 	for page := 0; ; page++ {

@@ -43,7 +43,7 @@ func BenchmarkInquiry(b *testing.B) {
 			b.Run("transaction_list", func(b *testing.B) {
 				q := vals("bank_tran_id", "T990000001U000000002", "fintech_use_num", fin, "inquiry_type", "A",
 					"inquiry_base", "D", "from_date", time.Now().AddDate(0, -6, 0).Format("20060102"),
-					"to_date", time.Now().Format("20060102"), "sort_order", "D", "tran_dtime", hubtest.TranDtime())
+					"to_date", hubtest.Today(), "sort_order", "D", "tran_dtime", hubtest.TranDtime())
 				for b.Loop() {
 					get(b, "/v2.0/account/transaction_list/fin_num", q)
 				}

@@ -93,8 +93,8 @@ func TestTransfers(t *testing.T) {
 
 		res := h.a.Post(t, oob, "/v2.0/transfer/result", map[string]any{"check_type": "1", "tran_dtime": hubtest.TranDtime(),
 			"req_cnt": "2", "req_list": []map[string]any{
-				{"tran_no": "1", "org_bank_tran_id": id, "org_bank_tran_date": time.Now().Format("20060102"), "org_tran_amt": "10000"},
-				{"tran_no": "2", "org_bank_tran_id": h.a.BankTranID(), "org_bank_tran_date": time.Now().Format("20060102"), "org_tran_amt": "10000"},
+				{"tran_no": "1", "org_bank_tran_id": id, "org_bank_tran_date": hubtest.Today(), "org_tran_amt": "10000"},
+				{"tran_no": "2", "org_bank_tran_id": h.a.BankTranID(), "org_bank_tran_date": hubtest.Today(), "org_tran_amt": "10000"},
 			}})
 		items := hubtest.List(res, "res_list")
 		if hubtest.Code(res) != "A0009" || len(items) != 2 || hubtest.Str(items[0], "bank_rsp_code") != "000" ||
@@ -231,7 +231,7 @@ func TestLostAnswerIsRecovered(t *testing.T) {
 		}
 		res := h.a.Post(t, oob, "/v2.0/transfer/result", map[string]any{"check_type": "1", "tran_dtime": hubtest.TranDtime(),
 			"req_cnt": "1", "req_list": []map[string]any{{"tran_no": "1", "org_bank_tran_id": id,
-				"org_bank_tran_date": time.Now().Format("20060102"), "org_tran_amt": "12345"}}})
+				"org_bank_tran_date": hubtest.Today(), "org_tran_amt": "12345"}}})
 		if items := hubtest.List(res, "res_list"); hubtest.Code(res) != "A0000" || hubtest.Str(items[0], "bank_rsp_code") != "000" {
 			t.Errorf("transfer/result after recovery: %v", res)
 		}
@@ -418,7 +418,7 @@ func TestReturnClaims(t *testing.T) {
 		fin := accounts(t, h.a, tok, seq)["088"][0]
 		num, cntr := h.numberOf(t, fin), contractAccount(0)
 		oob := h.a.InstitutionToken(t, "oob")
-		today := time.Now().Format("20060102")
+		today := hubtest.Today()
 		deposit := func(amt string) string {
 			id := h.a.BankTranID()
 			if r := h.a.Post(t, oob, "/v2.0/transfer/deposit/fin_num", depositBody(id, fin, cntr, "NONE", amt)); hubtest.Code(r) != "A0000" {
@@ -492,7 +492,7 @@ func TestRemitList(t *testing.T) {
 			}
 		}
 		oob := h.a.InstitutionToken(t, "oob")
-		today := time.Now().Format("20060102")
+		today := hubtest.Today()
 		walk := func(order string) []string {
 			var amts []string
 			cursor := ""

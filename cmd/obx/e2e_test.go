@@ -240,7 +240,7 @@ func pageAll(t *testing.T, tsp *hubtest.TSP, token, fin string) int {
 	for {
 		r := tsp.Get(t, token, "/v2.0/account/transaction_list/fin_num", url.Values{
 			"bank_tran_id": {tsp.BankTranID()}, "fintech_use_num": {fin}, "inquiry_type": {"A"}, "inquiry_base": {"D"},
-			"from_date": {time.Now().AddDate(0, -7, 0).Format("20060102")}, "to_date": {time.Now().Format("20060102")},
+			"from_date": {time.Now().AddDate(0, -7, 0).Format("20060102")}, "to_date": {hubtest.Today()},
 			"sort_order": {"D"}, "tran_dtime": {hubtest.TranDtime()}, "befor_inquiry_trace_info": {cursor}})
 		if hubtest.Code(r) != "A0000" {
 			t.Fatalf("transaction_list: %v", r)

@@ -135,8 +135,14 @@ func (c *TSP) BankTranID() string {
 	return fmt.Sprintf("%sU%09d", c.ClientUseCode, c.seq.Add(1)+time.Now().UnixNano()%1e8)
 }
 
-// TranDtime is a valid tran_dtime for now.
-func TranDtime() string { return time.Now().Format("20060102150405") }
+// kst is the zone of every time on the KFTC wire.
+var kst = time.FixedZone("KST", 9*60*60)
+
+// TranDtime is a valid tran_dtime for now, in KST.
+func TranDtime() string { return time.Now().In(kst).Format("20060102150405") }
+
+// Today is today's date in KST, as bank_tran_date and org_bank_tran_date carry it.
+func Today() string { return time.Now().In(kst).Format("20060102") }
 
 // Get calls a KFTC GET API with token and query params.
 func (c *TSP) Get(t testing.TB, token, path string, params url.Values) map[string]any {
