@@ -101,6 +101,9 @@ var (
 	ErrBankDown = errors.New("bank down")
 	// ErrUnknownUser: the TSP has no user with this user_seq_no.
 	ErrUnknownUser = errors.New("unknown user")
+	// ErrTSPSuspended: the TSP is suspended or terminated; none of its
+	// credentials work until the center reinstates it.
+	ErrTSPSuspended = errors.New("TSP not active")
 	// ErrUnknownBank: no participating bank has this code.
 	ErrUnknownBank = errors.New("unknown bank")
 )

@@ -22,6 +22,10 @@ type kftcHandler func(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *
 func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandler, scopes ...string) {
 	mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
 		p, code, detail := s.authenticate(r)
+		if code == kftc.CodeServiceUnavailable {
+			s.kftcError(w, r, &obx.Error{Code: obx.EFORBIDDEN, Message: "The TSP's service is suspended.", Err: obx.ErrTSPSuspended}, nil)
+			return
+		}
 		if code != "" {
 			s.gatewayError(w, code, detail)
 			return
@@ -64,6 +68,8 @@ func (s *Server) authenticate(r *http.Request) (p *obx.Principal, code, detail s
 		return p, "", ""
 	case errors.Is(err, obx.ErrTokenExpired):
 		return nil, kftc.CodeTokenExpired, ""
+	case errors.Is(err, obx.ErrTSPSuspended):
+		return nil, kftc.CodeServiceUnavailable, ""
 	case obx.ErrorCode(err) == obx.EUNAUTHORIZED:
 		return nil, kftc.CodeTokenRejected, ""
 	default:

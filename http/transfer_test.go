@@ -533,3 +533,33 @@ func TestRemitList(t *testing.T) {
 		}
 	})
 }
+
+// TestSuspendedTSP: a suspended TSP's calls answer A0013 at once and move no
+// money; reinstated, they work again.
+func TestSuspendedTSP(t *testing.T) {
+	h := newHub(t, dbtest.Engines()[0], hubOptions{})
+	c := customer(t)
+	tok, seq := userToken(t, h.a, c, "097", "login inquiry transfer")
+	fin := demandAccount(t, h.a, tok, accounts(t, h.a, tok, seq)["097"])
+	before := h.balanceAt(t, "097", h.numberOf(t, fin))
+	setStatus := func(status string) {
+		if _, err := h.db.SQL().Exec(`UPDATE tsps SET status = $1 WHERE id = $2`, status, h.tspA.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setStatus("suspended")
+	r := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, h.a.BankTranID(), fin, contractAccount(0), "1000"))
+	if hubtest.Code(r) != "A0013" || hubtest.Str(r, "api_tran_id") == "" {
+		t.Errorf("withdraw by a suspended TSP: %v, want A0013 with the envelope", r)
+	}
+	if got := hubtest.Code(h.a.Get(t, tok, "/v2.0/user/me", vals("user_seq_no", seq))); got != "A0013" {
+		t.Errorf("user/me by a suspended TSP: %s, want A0013", got)
+	}
+	if h.balanceAt(t, "097", h.numberOf(t, fin)) != before {
+		t.Error("a suspended TSP moved money")
+	}
+	setStatus("active")
+	if got := hubtest.Code(h.a.Get(t, tok, "/v2.0/user/me", vals("user_seq_no", seq))); got != "A0000" {
+		t.Errorf("user/me after reinstatement: %s", got)
+	}
+}

@@ -116,6 +116,7 @@ var sentinelCodes = []struct {
 	{obx.ErrWithdrawConsentMissing, CodeNoWithdrawConsent},
 	{obx.ErrWithdrawConsentExpired, CodeWithdrawConsentExp},
 	{obx.ErrUserClosed, CodeUserClosed},
+	{obx.ErrTSPSuspended, CodeServiceUnavailable},
 	{obx.ErrUnknownUser, CodeNoSuchUser},
 	{obx.ErrBankMaintenance, CodeNotInquiryTime},
 	{obx.ErrBankDown, CodeBankError},

@@ -15,8 +15,9 @@ import (
 // client, a suspended TSP, or a user's unlink or closure takes effect at once
 // on every replica.
 //
-// Errors: EUNAUTHORIZED for an unknown, malformed or revoked token, a token of
-// a revoked client or of a TSP that is not active, or a user token whose
+// Errors: EFORBIDDEN wrapping obx.ErrTSPSuspended for a token of a TSP that
+// is not active; EUNAUTHORIZED for an unknown, malformed or revoked token, a
+// token of a revoked client, or a user token whose
 // user's link with the TSP is not active; EUNAUTHORIZED wrapping
 // obx.ErrTokenExpired for an expired token; anything else is an internal
 // failure of the stores.
@@ -28,6 +29,8 @@ func (s *Server) Introspect(ctx context.Context, accessToken string) (*obx.Princ
 	switch {
 	case errors.Is(err, errStore):
 		return nil, fmt.Errorf("introspect: %w", err)
+	case errors.Is(err, obx.ErrTSPSuspended):
+		return nil, obx.WrapError(obx.EFORBIDDEN, "The TSP's service is suspended.", obx.ErrTSPSuspended)
 	case errors.Is(err, obx.ErrTokenExpired), errors.Is(err, fosite.ErrTokenExpired):
 		return nil, obx.WrapError(obx.EUNAUTHORIZED, "The access token has expired.", obx.ErrTokenExpired)
 	case err != nil:

@@ -153,7 +153,7 @@ func (s *store) client(ctx context.Context, id string) (*client, error) {
 		return nil, storeError(err)
 	}
 	if tsp.Status != obx.TSPActive {
-		return nil, fosite.ErrNotFound.WithHint("The client's TSP is not active.")
+		return nil, fosite.ErrNotFound.WithHint("The client's TSP is not active.").WithWrap(obx.ErrTSPSuspended)
 	}
 	return &client{c: c, tsp: tsp}, nil
 }

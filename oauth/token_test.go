@@ -402,6 +402,14 @@ func TestIntrospect(t *testing.T) {
 					tc.spoil(app, str(m, "user_seq_no"))
 				}
 				_, err := env.o.Introspect(ctx, token)
+				if tc.name == "TSPSuspended" {
+					// A suspended TSP's token is not invalid: its service is
+					// refused, which the API reports as A0013.
+					if obx.ErrorCode(err) != obx.EFORBIDDEN || !errors.Is(err, obx.ErrTSPSuspended) {
+						t.Errorf("Introspect after = %v; want forbidden, ErrTSPSuspended", err)
+					}
+					return
+				}
 				if obx.ErrorCode(err) != obx.EUNAUTHORIZED || errors.Is(err, obx.ErrTokenExpired) != tc.expired {
 					t.Errorf("Introspect after = %v; want unauthorized, expired %v", err, tc.expired)
 				}
