@@ -27,7 +27,10 @@ const (
 // "debiting", "crediting" and "reversing" mean the bank was (or is about to
 // be) asked and its answer is not recorded yet: after a crash or a lost
 // answer, the same operation id is asked again, which the bank answers
-// without applying twice.
+// without applying twice. The engine records a new transfer directly as
+// debiting and a debit's outcome directly as crediting, so a withdrawal
+// commits three times (accept, after the debit, after the credit); accepted
+// and debited remain valid states to resume from.
 const (
 	TransferAccepted  = "accepted"
 	TransferDebiting  = "debiting"
@@ -202,7 +205,8 @@ type RemittancePage struct {
 // TransferStore keeps transfers, their limits and the interbank movements
 // they cause.
 type TransferStore interface {
-	// AcceptTransfer records t in state accepted, leased to owner until
+	// AcceptTransfer records t in its state (TransferAccepted when empty, or
+	// TransferDebiting when the caller asks the bank right away), leased to owner until
 	// leaseUntil, and consumes its amount from the day's limits in the same
 	// transaction, returning nil. If the TSP already used t.BankTranID on
 	// t.TranDay, nothing is recorded and it returns the earlier transfer: with

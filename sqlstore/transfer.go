@@ -138,7 +138,10 @@ func (db *DB) AcceptTransfer(ctx context.Context, t *obx.Transfer, lim obx.Limit
 			}
 		}
 		now := db.Now().UTC()
-		t.State, t.CreatedAt, t.UpdatedAt = obx.TransferAccepted, now, now
+		if t.State == "" {
+			t.State = obx.TransferAccepted
+		}
+		t.CreatedAt, t.UpdatedAt = now, now
 		_, err = tx.ExecContext(ctx, `INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
 				$22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`,
