@@ -38,6 +38,10 @@ type Server struct {
 	Logger  *slog.Logger
 	Metrics *Metrics
 	Now     func() time.Time
+	// AdminToken, when set, mounts the stop-gap admin API (admin.go) behind
+	// this static bearer token; Settlements serves its settlement routes.
+	AdminToken  string
+	Settlements Settlements
 }
 
 // Handler returns the hub's root handler with every route and middleware.

@@ -40,6 +40,9 @@ type DB struct {
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// Cutoff ends each settlement cycle's business day (zero: KST midnight).
+	// Every replica must use the same value; set it before use.
+	Cutoff Cutoff
 }
 
 // Open connects to the database named by dsn: "postgres://…" or "postgresql://…"

@@ -217,7 +217,7 @@ func (db *DB) SaveTransfer(ctx context.Context, t *obx.Transfer, owner string) e
 // takes its lock, so a cycle being closed either already counts the movement
 // or is closed before it, never half.
 func (db *DB) recordMovement(ctx context.Context, tx *sql.Tx, t *obx.Transfer) error {
-	day, err := time.Parse("20060102", kstDay(t.UpdatedAt))
+	day, err := time.Parse("20060102", db.Cutoff.Day(t.UpdatedAt))
 	if err != nil {
 		return err
 	}
@@ -246,8 +246,6 @@ func (db *DB) recordMovement(ctx context.Context, tx *sql.Tx, t *obx.Transfer) e
 }
 
 var kst = time.FixedZone("KST", 9*60*60)
-
-func kstDay(t time.Time) string { return t.In(kst).Format("20060102") }
 
 // Transfer implements obx.TransferStore.
 func (db *DB) Transfer(ctx context.Context, tspID int64, bankTranID, day string) (*obx.Transfer, error) {

@@ -90,6 +90,7 @@ type hubConfig struct {
 	BankTimeout time.Duration
 	AccessTTL   time.Duration
 	Logger      *slog.Logger
+	Settle      settleConfig // the admin API and the settlement cut-off
 }
 
 // hub is the assembled system: database, banks, OAuth server and HTTP handler.
@@ -218,6 +219,8 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		Logger:    cfg.Logger,
 		Metrics:   metrics,
 	}
+	srv.AdminToken, srv.Settlements = cfg.Settle.AdminToken, &sqlstore.Cycles{DB: h.db, Cutoff: cfg.Settle.Cutoff}
+	h.db.Cutoff = cfg.Settle.Cutoff // movements are booked into the business day the cut-off gives
 	if cfg.Sandbox {
 		sb := &obxhttp.Sandbox{Faults: map[string]http.Handler{}}
 		for code, sim := range h.sims {

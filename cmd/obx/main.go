@@ -46,6 +46,8 @@ Commands:
 	migrate   apply the embedded schema migrations and report what was done
 	banksim   run one simulated bank as its own process (the bank adapter protocol)
 	subbusiness  register a TSP's sub-business (until the admission workflow exists)
+	settle    close a business day's settlement cycle and print the banks' net positions
+	bench     measure withdrawals through the HTTP API against PostgreSQL and pgbench
 
 Run "obx <command> --help" for a command's flags. Every flag also reads an
 OBX_* environment variable, e.g. --db from OBX_DB.
@@ -69,6 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBanksim(ctx, args[1:], stdout, stderr)
 	case "subbusiness":
 		return runSubBusiness(ctx, args[1:], stdout, stderr)
+	case "settle":
+		return runSettle(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -23,11 +23,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sandbox := fs.Bool("sandbox", false, "enable sandbox-only tools (headless consent, fault injection)")
 	accessTTL := fs.Duration("access-ttl", 90*24*time.Hour, "access token lifetime; refresh tokens live 10 days longer")
 	logFormat := fs.String("log-format", "json", "log format: text or json")
+	adminToken := fs.String("admin-token", "", "bearer token of the stop-gap admin API /admin/v1/ (32+ characters); empty: no admin API")
+	cutoff := fs.String("settlement-cutoff", "24:00", "KST time HH:MM at which a business day's settlement cycle ends")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dsn == "" {
 		return fmt.Errorf("--db is required")
+	}
+	settle, err := parseSettleConfig(*adminToken, *cutoff)
+	if err != nil {
+		return err
 	}
 	logger, err := newLogger(stderr, *logFormat)
 	if err != nil {
@@ -44,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer ln.Close()
 	h, err := openHub(ctx, hubConfig{
 		DSN: *dsn, Sandbox: *sandbox, Banks: banks, SimDir: *simDir, Seed: *seed,
-		BankTimeout: *bankTimeout, AccessTTL: *accessTTL, Logger: logger,
+		BankTimeout: *bankTimeout, AccessTTL: *accessTTL, Logger: logger, Settle: settle,
 	})
 	if err != nil {
 		return err

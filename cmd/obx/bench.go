@@ -1,0 +1,641 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for pgbench's scratch database
+
+	"github.com/obxhub/obx"
+	"github.com/obxhub/obx/banksim"
+	"github.com/obxhub/obx/oauth"
+)
+
+const benchUsage = `Usage: obx bench <benchmark> [flags]
+
+Benchmarks:
+
+	transfers  withdrawals through the HTTP API of an in-process hub on PostgreSQL,
+	           next to pgbench's TPC-B-like TPS on the same server
+
+Run "obx bench transfers --help" for its flags.
+`
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "transfers" {
+		return runBenchTransfers(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprint(stderr, benchUsage)
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		return flag.ErrHelp
+	}
+	return fmt.Errorf("unknown benchmark %q", args[0])
+}
+
+// benchConfig is what obx bench transfers is told.
+type benchConfig struct {
+	DSN          string
+	Duration     time.Duration
+	Warmup       time.Duration
+	Concurrency  int
+	Banks        int
+	Amount       int64
+	PgbenchScale int
+	Pgbench      string // pgbench's path; "" finds it
+	CPUProfile   string
+}
+
+func runBenchTransfers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench transfers", "Starts the hub in this process on the PostgreSQL database --db, with simulated\nbanks and sandbox tools, seeds a TSP whose contract has a very high limit,\nconsents the demo customers through the sandbox, and then sends withdrawals\nthrough the HTTP API on loopback from --concurrency workers for --duration. It\nprints withdrawals/s, latency percentiles and errors by rsp_code, then runs\npgbench's TPC-B-like load on a scratch database of the same server for the same\ntime and prints the ratio. Use a scratch database: the bench refuses one that\nholds other TSPs. The server must be durable (synchronous_commit, fsync).", stderr)
+	var cfg benchConfig
+	fs.StringVar(&cfg.DSN, "db", "", "PostgreSQL URL postgres://… of a scratch database (required)")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to measure (and to run pgbench)")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "load before measuring, not counted")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 16, "concurrent HTTP workers (and pgbench clients)")
+	fs.IntVar(&cfg.Banks, "banks", 3, fmt.Sprintf("simulated banks, 1 to %d (097 always, holding the TSP's account)", len(banksim.DemoBanks)))
+	fs.Int64Var(&cfg.Amount, "amount", 1, "won per withdrawal")
+	fs.IntVar(&cfg.PgbenchScale, "pgbench-scale", 10, "pgbench -i scale factor")
+	fs.StringVar(&cfg.Pgbench, "pgbench", "", "path of pgbench (default: from PATH or /usr/lib/postgresql/*/bin)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the measured run to this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case !strings.HasPrefix(cfg.DSN, "postgres://") && !strings.HasPrefix(cfg.DSN, "postgresql://"):
+		return fmt.Errorf("--db must be a PostgreSQL URL postgres://…: the bench compares with pgbench on the same server")
+	case cfg.Duration < time.Second:
+		return fmt.Errorf("--duration must be at least 1s")
+	case cfg.Warmup < 0:
+		return fmt.Errorf("--warmup must not be negative")
+	case cfg.Concurrency < 1:
+		return fmt.Errorf("--concurrency must be at least 1")
+	case cfg.Banks < 1 || cfg.Banks > len(banksim.DemoBanks):
+		return fmt.Errorf("--banks must be from 1 to %d", len(banksim.DemoBanks))
+	case cfg.Amount < 1:
+		return fmt.Errorf("--amount must be at least 1")
+	case cfg.PgbenchScale < 1:
+		return fmt.Errorf("--pgbench-scale must be at least 1")
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	res, err := benchHub(ctx, cfg, logger, stdout)
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	pg, err := runPgbench(ctx, cfg, stdout)
+	if err != nil {
+		return err
+	}
+	if pg > 0 {
+		fmt.Fprintf(stdout, "ratio        withdrawals/s ÷ pgbench tps = %.2f\n", res.rate()/pg)
+		fmt.Fprintf(stdout, "target       withdrawals/s ≥ pgbench tps: %s; p99 < 50 ms: %s\n",
+			metOrNot(res.rate() >= pg), metOrNot(res.percentile(0.99) < 50*time.Millisecond))
+	}
+	return nil
+}
+
+func metOrNot(b bool) string {
+	if b {
+		return "met"
+	}
+	return "NOT met"
+}
+
+// benchResult is what the workers saw in the measured window.
+type benchResult struct {
+	window    time.Duration
+	ok        int
+	latencies []time.Duration // of every request, sorted
+	codes     map[string]int  // rsp_code (or transport failure) of every request that did not complete
+}
+
+func (r *benchResult) rate() float64 { return float64(r.ok) / r.window.Seconds() }
+
+// percentile returns the latency below which fraction q of the requests fell.
+func (r *benchResult) percentile(q float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(r.latencies)))) - 1
+	return r.latencies[max(i, 0)]
+}
+
+// benchBanks returns the first n demo banks, 097 (the testbed bank, where
+// every demo customer and the TSP hold accounts) first.
+func benchBanks(n int) []bankSpec {
+	banks := []bankSpec{{Code: banksim.TestbedBankCode, Name: banksim.DemoBankName(banksim.TestbedBankCode)}}
+	for _, b := range banksim.DemoBanks {
+		if len(banks) < n && b.Code != banksim.TestbedBankCode {
+			banks = append(banks, bankSpec{Code: b.Code, Name: b.Name})
+		}
+	}
+	return banks
+}
+
+// benchHub runs the hub part: hub, seed, consents, load.
+func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.Writer) (*benchResult, error) {
+	simDir, err := os.MkdirTemp("", "obx-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(simDir)
+	banks := benchBanks(cfg.Banks)
+	h, err := openHub(ctx, hubConfig{
+		DSN: cfg.DSN, Sandbox: true, Banks: banks, SimDir: simDir, Seed: 1,
+		BankTimeout: 5 * time.Second, AccessTTL: time.Hour, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	dbInfo, err := durability(ctx, h.db.SQL())
+	if err != nil {
+		return nil, err
+	}
+	var others int
+	if err := h.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM tsps WHERE name NOT LIKE 'obx bench %'`).Scan(&others); err != nil {
+		return nil, fmt.Errorf("count TSPs: %w", err)
+	}
+	if others > 0 {
+		return nil, fmt.Errorf("the database holds %d TSPs that are not the bench's: run the bench against a scratch database", others)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	serveCtx, stopServe := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- serveUntilDone(serveCtx, newHTTPServer(h.handler), ln, logger) }()
+	defer func() { stopServe(); <-served }()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy: nil, MaxIdleConns: 2 * cfg.Concurrency, MaxIdleConnsPerHost: 2 * cfg.Concurrency,
+			IdleConnTimeout: 90 * time.Second, DisableCompression: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	defer client.CloseIdleConnections()
+
+	tsp, err := seedBenchTSP(ctx, h, base)
+	if err != nil {
+		return nil, fmt.Errorf("seed TSP: %w", err)
+	}
+	payers, err := tsp.consentAll(ctx, client, banks)
+	if err != nil {
+		return nil, fmt.Errorf("consent: %w", err)
+	}
+	codes := make([]string, len(banks))
+	for i, b := range banks {
+		codes[i] = b.Code
+	}
+	fmt.Fprintf(out, "obx bench transfers (%s, GOMAXPROCS %d of %d CPUs)\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Fprintf(out, "database     %s: synchronous_commit=%s, fsync=%s\n", dbInfo.version, dbInfo.syncCommit, dbInfo.fsync)
+	fmt.Fprintf(out, "hub          in process, simulated banks %s, sandbox\n", strings.Join(codes, " "))
+	fmt.Fprintf(out, "load         %d workers over HTTP on loopback, %d customer accounts, %d won each, %s after %s warm-up\n",
+		cfg.Concurrency, len(payers), cfg.Amount, cfg.Duration, cfg.Warmup)
+
+	res, err := tsp.load(ctx, client, payers, cfg)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "withdrawals  %s completed in %s: %.1f/s\n", groupDigits(int64(res.ok)), res.window.Round(time.Millisecond), res.rate())
+	fmt.Fprintf(out, "latency      p50 %s  p95 %s  p99 %s  max %s\n", ms(res.percentile(0.50)), ms(res.percentile(0.95)),
+		ms(res.percentile(0.99)), ms(res.percentile(1)))
+	if len(res.codes) == 0 {
+		fmt.Fprintln(out, "errors       none")
+	} else {
+		var parts []string
+		for code, n := range res.codes {
+			parts = append(parts, fmt.Sprintf("%s %d", code, n))
+		}
+		slices.Sort(parts)
+		fmt.Fprintf(out, "errors       %s\n", strings.Join(parts, ", "))
+	}
+	return res, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+type dbInfo struct{ version, syncCommit, fsync string }
+
+// durability reads the server's version and durability settings as the hub's
+// sessions see them, and refuses a server that may lose committed
+// transactions: the bench measures durable transfers.
+func durability(ctx context.Context, db *sql.DB) (dbInfo, error) {
+	var i dbInfo
+	err := db.QueryRowContext(ctx, `SELECT current_setting('server_version'), current_setting('synchronous_commit'),
+		current_setting('fsync')`).Scan(&i.version, &i.syncCommit, &i.fsync)
+	if err != nil {
+		return i, fmt.Errorf("read server settings: %w", err)
+	}
+	i.version = "PostgreSQL " + i.version
+	if i.syncCommit == "off" || i.fsync != "on" {
+		return i, fmt.Errorf("the server is not durable (synchronous_commit=%s, fsync=%s): the bench measures durable transfers", i.syncCommit, i.fsync)
+	}
+	return i, nil
+}
+
+// benchTSP is the bench's TSP as its app sees the hub.
+type benchTSP struct {
+	base, useCode, clientID, secret, redirectURI, cntr string
+	seq                                                atomic.Int64
+}
+
+// seedBenchTSP creates a TSP with a sandbox client and a contract whose limits
+// no run reaches, and its collection account at the testbed bank.
+func seedBenchTSP(ctx context.Context, h *hub, base string) (*benchTSP, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e9))
+	if err != nil {
+		return nil, err
+	}
+	t := &benchTSP{base: base, useCode: fmt.Sprintf("B%09d", n.Int64()), redirectURI: "https://bench.invalid/callback"}
+	tsp := &obx.TSP{Name: "obx bench " + t.useCode, ClientUseCode: t.useCode, Status: obx.TSPActive}
+	if err := h.db.CreateTSP(ctx, tsp); err != nil {
+		return nil, err
+	}
+	id, secret := oauth.NewClientCredentials()
+	hash, err := oauth.HashSecret(secret)
+	if err != nil {
+		return nil, err
+	}
+	err = h.db.CreateClient(ctx, &obx.Client{ID: id, TSPID: tsp.ID, Name: "obx bench app", SecretHash: hash,
+		RedirectURIs: []string{t.redirectURI}, Scopes: []string{obx.ScopeLogin, obx.ScopeInquiry, obx.ScopeTransfer, obx.ScopeOOB},
+		Env: obx.EnvSandbox})
+	if err != nil {
+		return nil, err
+	}
+	t.clientID, t.secret = id, secret
+	// Far above any run, yet below 2^31: the limit check's SQL compares the
+	// limit in a way PostgreSQL types as int4 (see docs/bench.md).
+	const unreachable = 2_000_000_000
+	err = h.db.SetContract(ctx, &obx.Contract{TSPID: tsp.ID, MainBank: banksim.TestbedBankCode,
+		DailyWithdrawLimit: unreachable, UserDailyLimit: unreachable, PerTransferLimit: unreachable,
+		DailyDepositLimit: unreachable, PassPhraseHash: obx.HashPassPhrase(demoPassPhrase)})
+	if err != nil {
+		return nil, err
+	}
+	acct := banksim.DemoTSPAccounts(banksim.TestbedBankCode)[0]
+	t.cntr = acct.Number
+	err = h.db.AddContractAccount(ctx, &obx.ContractAccount{TSPID: tsp.ID, BankCode: acct.BankCode,
+		AccountNum: acct.Number, HolderName: acct.HolderName, Kind: obx.ContractBoth})
+	return t, err
+}
+
+// payer is a customer's demand account the TSP may withdraw from.
+type payer struct{ token, fin string }
+
+// consentAll consents every demo customer at each of banks where they hold
+// accounts, through the sandbox's headless consent and the token endpoint,
+// and returns their demand accounts at those banks.
+func (t *benchTSP) consentAll(ctx context.Context, client *http.Client, banks []bankSpec) ([]payer, error) {
+	bench := map[string]bool{}
+	for _, b := range banks {
+		bench[b.Code] = true
+	}
+	var payers []payer
+	for _, c := range banksim.DemoCustomers(1) {
+		token, seq := "", ""
+		for _, bank := range c.Banks {
+			if !bench[bank] {
+				continue
+			}
+			var err error
+			if token, seq, err = t.consent(ctx, client, bank, c.Login, c.Password); err != nil {
+				return nil, fmt.Errorf("%s at %s: %w", c.Login, bank, err)
+			}
+		}
+		if token == "" {
+			continue
+		}
+		var me struct {
+			RspCode string `json:"rsp_code"`
+			ResList []struct {
+				FintechUseNum string `json:"fintech_use_num"`
+				BankCodeStd   string `json:"bank_code_std"`
+				AccountType   string `json:"account_type"`
+				TransferAgree string `json:"transfer_agree_yn"`
+			} `json:"res_list"`
+		}
+		if err := t.call(ctx, client, "GET", "/v2.0/user/me?user_seq_no="+url.QueryEscape(seq), token, nil, &me); err != nil {
+			return nil, err
+		}
+		if me.RspCode != "A0000" {
+			return nil, fmt.Errorf("user/me of %s: rsp_code %s", c.Login, me.RspCode)
+		}
+		for _, a := range me.ResList {
+			if bench[a.BankCodeStd] && a.AccountType == "1" && a.TransferAgree == "Y" {
+				payers = append(payers, payer{token: token, fin: a.FintechUseNum})
+			}
+		}
+	}
+	if len(payers) == 0 {
+		return nil, errors.New("no demand account with withdrawal consent")
+	}
+	return payers, nil
+}
+
+// consent completes the sandbox's headless consent as a customer at bank and
+// exchanges the code, returning the access token and user_seq_no.
+func (t *benchTSP) consent(ctx context.Context, client *http.Client, bank, login, password string) (token, seq string, err error) {
+	form := url.Values{
+		"response_type": {"code"}, "client_id": {t.clientID}, "redirect_uri": {t.redirectURI},
+		"scope": {"login inquiry transfer"}, "state": {"0123456789abcdef0123456789abcdef"}, "auth_type": {"0"},
+		"bank_code_std": {bank}, "login": {login}, "password": {password}, "agree": {"Y"},
+	}
+	resp, err := t.post(ctx, client, "/oauth/2.0/sandbox/authorize", form)
+	if err != nil {
+		return "", "", err
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		return "", "", fmt.Errorf("sandbox authorize: status %d, redirect %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = t.post(ctx, client, "/oauth/2.0/token", url.Values{
+		"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {t.redirectURI},
+		"client_id": {t.clientID}, "client_secret": {t.secret},
+	})
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		UserSeqNo   string `json:"user_seq_no"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return "", "", fmt.Errorf("token exchange: status %d", resp.StatusCode)
+	}
+	return tok.AccessToken, tok.UserSeqNo, nil
+}
+
+func (t *benchTSP) post(ctx context.Context, client *http.Client, path string, form url.Values) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", t.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return client.Do(req)
+}
+
+// call sends a KFTC API request with token and decodes the JSON answer into v.
+func (t *benchTSP) call(ctx context.Context, client *http.Client, method, path, token string, body []byte, v any) error {
+	req, err := http.NewRequestWithContext(ctx, method, t.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	return json.Unmarshal(b, v)
+}
+
+// withdrawal is a withdraw/fin_num request body.
+type withdrawal struct {
+	BankTranID       string `json:"bank_tran_id"`
+	CntrAccountType  string `json:"cntr_account_type"`
+	CntrAccountNum   string `json:"cntr_account_num"`
+	DpsPrintContent  string `json:"dps_print_content"`
+	FintechUseNum    string `json:"fintech_use_num"`
+	TranAmt          string `json:"tran_amt"`
+	TranDtime        string `json:"tran_dtime"`
+	ReqClientName    string `json:"req_client_name"`
+	ReqClientFin     string `json:"req_client_fintech_use_num"`
+	ReqClientNum     string `json:"req_client_num"`
+	TransferPurpose  string `json:"transfer_purpose"`
+	RecvClientName   string `json:"recv_client_name"`
+	RecvClientBank   string `json:"recv_client_bank_code"`
+	RecvClientAcctNo string `json:"recv_client_account_num"`
+}
+
+// load runs the workers through the warm-up and the measured window.
+func (t *benchTSP) load(ctx context.Context, client *http.Client, payers []payer, cfg benchConfig) (*benchResult, error) {
+	start := time.Now()
+	from, until := start.Add(cfg.Warmup), start.Add(cfg.Warmup+cfg.Duration)
+	var profiling sync.WaitGroup
+	var profErr error
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		profiling.Add(1)
+		sleepUntil := func(t time.Time) bool {
+			timer := time.NewTimer(time.Until(t))
+			defer timer.Stop()
+			select {
+			case <-ctx.Done():
+				return false
+			case <-timer.C:
+				return true
+			}
+		}
+		go func() {
+			defer profiling.Done()
+			defer f.Close()
+			if !sleepUntil(from) {
+				return
+			}
+			if profErr = pprof.StartCPUProfile(f); profErr == nil {
+				sleepUntil(until)
+				pprof.StopCPUProfile()
+			}
+		}()
+	}
+	type tally struct {
+		ok        int
+		latencies []time.Duration
+		codes     map[string]int
+	}
+	tallies := make([]tally, cfg.Concurrency)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tl := &tallies[w]
+			tl.codes = map[string]int{}
+			for ctx.Err() == nil {
+				began := time.Now()
+				if !began.Before(until) {
+					return
+				}
+				p := payers[int(next.Add(1))%len(payers)]
+				code := t.withdraw(ctx, client, p, cfg.Amount)
+				if began.Before(from) {
+					continue
+				}
+				tl.latencies = append(tl.latencies, time.Since(began))
+				if code == "A0000" {
+					tl.ok++
+				} else {
+					tl.codes[code]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	profiling.Wait()
+	if profErr != nil {
+		return nil, fmt.Errorf("cpu profile: %w", profErr)
+	}
+	res := &benchResult{window: cfg.Duration, codes: map[string]int{}}
+	for _, tl := range tallies {
+		res.ok += tl.ok
+		res.latencies = append(res.latencies, tl.latencies...)
+		for c, n := range tl.codes {
+			res.codes[c] += n
+		}
+	}
+	slices.Sort(res.latencies)
+	return res, nil
+}
+
+// withdraw sends one withdrawal and returns its rsp_code, or what kept it
+// from getting one.
+func (t *benchTSP) withdraw(ctx context.Context, client *http.Client, p payer, amount int64) string {
+	body, err := json.Marshal(withdrawal{
+		BankTranID: fmt.Sprintf("%sU%09d", t.useCode, t.seq.Add(1)), CntrAccountType: "N", CntrAccountNum: t.cntr,
+		DpsPrintContent: "오비엑스벤치", FintechUseNum: p.fin, TranAmt: strconv.FormatInt(amount, 10),
+		TranDtime: time.Now().In(kstZone).Format("20060102150405"), ReqClientName: "벤치고객",
+		ReqClientFin: p.fin, ReqClientNum: "BENCH0001", TransferPurpose: "TR",
+		RecvClientName: "오비엑스벤치", RecvClientBank: banksim.TestbedBankCode, RecvClientAcctNo: t.cntr,
+	})
+	if err != nil {
+		return "marshal"
+	}
+	var r struct {
+		RspCode string `json:"rsp_code"`
+	}
+	if err := t.call(ctx, client, "POST", "/v2.0/transfer/withdraw/fin_num", p.token, body, &r); err != nil {
+		if ctx.Err() != nil {
+			return "cancelled"
+		}
+		return "transport"
+	}
+	return r.RspCode
+}
+
+var pgbenchTPS = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
+
+// runPgbench runs pgbench's TPC-B-like load with the bench's concurrency and
+// duration on a scratch database of cfg.DSN's server, dropped afterwards, and
+// returns its TPS; 0 when pgbench is not installed.
+func runPgbench(ctx context.Context, cfg benchConfig, out io.Writer) (float64, error) {
+	bin := cfg.Pgbench
+	if bin == "" {
+		bin, _ = exec.LookPath("pgbench")
+	}
+	if bin == "" {
+		found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+		if len(found) > 0 {
+			bin = found[len(found)-1]
+		}
+	}
+	if bin == "" {
+		fmt.Fprintln(out, "pgbench      not found: skipped. Install it with PostgreSQL's client tools (Debian: apt-get install postgresql-client), or pass --pgbench")
+		return 0, nil
+	}
+	u, err := url.Parse(cfg.DSN)
+	if err != nil {
+		return 0, fmt.Errorf("--db: %w", err)
+	}
+	admin, err := sql.Open("pgx", cfg.DSN)
+	if err != nil {
+		return 0, err
+	}
+	defer admin.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	scratch := "obx_pgbench_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+scratch); err != nil {
+		return 0, fmt.Errorf("create pgbench's scratch database: %w", err)
+	}
+	defer admin.ExecContext(context.WithoutCancel(ctx), `DROP DATABASE IF EXISTS `+scratch+` WITH (FORCE)`)
+	u.Path = "/" + scratch
+	target := u.String()
+	scratchDB, err := sql.Open("pgx", target)
+	if err != nil {
+		return 0, err
+	}
+	info, err := durability(ctx, scratchDB)
+	scratchDB.Close()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench's database: %w", err)
+	}
+
+	pgbench := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, bin, append(args, target)...)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("pgbench %s: %w\n%s", strings.Join(args, " "), err, b)
+		}
+		return string(b), nil
+	}
+	if _, err := pgbench("-i", "-q", "-s", strconv.Itoa(cfg.PgbenchScale)); err != nil {
+		return 0, err
+	}
+	secs := strconv.Itoa(int(math.Ceil(cfg.Duration.Seconds())))
+	threads := strconv.Itoa(min(2, cfg.Concurrency))
+	args := []string{"-c", strconv.Itoa(cfg.Concurrency), "-j", threads, "-T", secs}
+	text, err := pgbench(args...)
+	if err != nil {
+		return 0, err
+	}
+	m := pgbenchTPS.FindStringSubmatch(text)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench printed no tps:\n%s", text)
+	}
+	tps, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("pgbench tps %q: %w", m[1], err)
+	}
+	fmt.Fprintf(out, "pgbench      TPC-B-like, scale %d, pgbench %s (synchronous_commit=%s): %.1f tps\n",
+		cfg.PgbenchScale, strings.Join(args, " "), info.syncCommit, tps)
+	return tps, nil
+}

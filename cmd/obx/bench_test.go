@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/obxhub/obx/internal/dbtest"
+)
+
+func TestBenchTransfers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the hub under load for seconds, and pgbench")
+	}
+	dsn := dbtest.PostgresDSN(t)
+	var out strings.Builder
+	err := run(context.Background(), []string{"bench", "transfers", "--db", dsn, "--duration", "2s", "--warmup", "0s",
+		"--concurrency", "2", "--banks", "2", "--pgbench-scale", "1"}, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("bench transfers: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	for _, line := range []string{
+		`^database +PostgreSQL \d+.*: synchronous_commit=on, fsync=on$`,
+		`^hub +in process, simulated banks 097 \d{3}, sandbox$`,
+		`^load +2 workers over HTTP on loopback, \d+ customer accounts, 1 won each, 2s after 0s warm-up$`,
+		`^withdrawals +[1-9][\d,]* completed in 2s: \d+\.\d/s$`,
+		`^latency +p50 \d+\.\dms  p95 \d+\.\dms  p99 \d+\.\dms  max \d+\.\dms$`,
+		`^errors +none$`,
+		// pgbench is measured when installed, and explained when not.
+		`^pgbench +(TPC-B-like, scale 1, pgbench -c 2 -j 2 -T 2 \(synchronous_commit=on\): \d+\.\d tps|not found: skipped.*)$`,
+	} {
+		if !regexp.MustCompile(`(?m)` + line).MatchString(text) {
+			t.Errorf("output lacks a line matching %s:\n%s", line, text)
+		}
+	}
+	if strings.Contains(text, " tps\n") && !regexp.MustCompile(`(?m)^ratio +withdrawals/s ÷ pgbench tps = \d+\.\d\d$`).MatchString(text) {
+		t.Errorf("pgbench ran but no ratio:\n%s", text)
+	}
+}
+
+func TestBenchRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench"}, "help requested"},
+		{[]string{"bench", "nothing"}, `unknown benchmark "nothing"`},
+		{[]string{"bench", "transfers", "--db", "sqlite:///tmp/x.db"}, "PostgreSQL"},
+		{[]string{"bench", "transfers", "--db", "postgres://x/y", "--banks", "7"}, "--banks"},
+		{[]string{"bench", "transfers", "--db", "postgres://x/y", "--concurrency", "0"}, "--concurrency"},
+		{[]string{"bench", "transfers", "--db", "postgres://x/y", "--duration", "10ms"}, "--duration"},
+	} {
+		err := run(context.Background(), tc.args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestBenchRefusesAHubDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens a hub")
+	}
+	dsn := dbtest.PostgresDSN(t)
+	seedTSP(t, dsn, "T991000007")
+	err := run(context.Background(), []string{"bench", "transfers", "--db", dsn, "--duration", "1s"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "not the bench's") {
+		t.Errorf("bench on a database with a real TSP: %v, want a refusal", err)
+	}
+}
+
+func TestSettleAndBenchHelp(t *testing.T) {
+	for _, args := range [][]string{{"settle", "--help"}, {"bench", "transfers", "--help"}} {
+		var errOut strings.Builder
+		if err := run(context.Background(), args, io.Discard, &errOut); err == nil {
+			t.Errorf("%v returned nil, want flag.ErrHelp", args)
+		}
+		name := strings.Join(args[:len(args)-1], " ")
+		for _, want := range []string{"Usage: obx " + name + " [flags]", "--db\t", "[$OBX_DB]"} {
+			if !strings.Contains(errOut.String(), want) {
+				t.Errorf("%s --help lacks %q:\n%s", name, want, errOut.String())
+			}
+		}
+	}
+}

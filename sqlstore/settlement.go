@@ -1,0 +1,126 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/obxhub/obx"
+)
+
+// Cutoff is the KST time of day at which a business day's settlement cycle
+// ends: a movement completing at or after the cut-off on day D belongs to the
+// cycle of D+1. The zero Cutoff is midnight, so cycles are KST calendar days.
+// It is a duration since KST midnight, in whole minutes below 24 hours.
+type Cutoff time.Duration
+
+// ParseCutoff reads a cut-off written "HH:MM" (KST), from "00:00" to "23:59";
+// "24:00" is accepted for midnight too.
+func ParseCutoff(s string) (Cutoff, error) {
+	if s == "24:00" {
+		return 0, nil
+	}
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, obx.Errorf(obx.EINVALID, "The settlement cut-off must be a KST time HH:MM, not %q.", s)
+	}
+	return Cutoff(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute), nil
+}
+
+// String returns the cut-off as "HH:MM"; midnight is "24:00", the end of the day.
+func (c Cutoff) String() string {
+	if c == 0 {
+		return "24:00"
+	}
+	d := time.Duration(c)
+	return fmt.Sprintf("%02d:%02d", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// shift is how far past the cut-off the next KST midnight lies: adding it to
+// a KST wall time turns the cut-off into midnight.
+func (c Cutoff) shift() time.Duration {
+	if c == 0 {
+		return 0
+	}
+	return 24*time.Hour - time.Duration(c)
+}
+
+// Day returns the business day (YYYYMMDD) whose settlement cycle a movement
+// completing at at belongs to.
+func (c Cutoff) Day(at time.Time) string {
+	return at.In(kst).Add(c.shift()).Format("20060102")
+}
+
+// End returns the instant day's cycle ends: day's cut-off, or the following
+// midnight for the zero Cutoff. EINVALID if day is not a date YYYYMMDD.
+func (c Cutoff) End(day string) (time.Time, error) {
+	d, err := time.ParseInLocation("20060102", day, kst)
+	if err != nil || len(day) != 8 {
+		return time.Time{}, obx.Errorf(obx.EINVALID, "The settlement date must be a date YYYYMMDD, not %q.", day)
+	}
+	if c == 0 {
+		return d.AddDate(0, 0, 1).UTC(), nil
+	}
+	return d.Add(time.Duration(c)).UTC(), nil
+}
+
+// Settlement returns the report of day's settlement cycle once it is closed.
+// ENOTFOUND while the cycle is open or has seen nothing yet.
+func (db *DB) Settlement(ctx context.Context, day string) (*obx.Settlement, error) {
+	var closedAt time.Time
+	var report string
+	err := db.q.QueryRowContext(ctx, `SELECT closed_at, report FROM settlement_cycles WHERE day = $1`, day).
+		Scan(scanTime(&closedAt), &report)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && closedAt.IsZero()) {
+		return nil, obx.Errorf(obx.ENOTFOUND, "Settlement cycle %s is not closed.", day)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read settlement %s: %w", day, err)
+	}
+	var s obx.Settlement
+	if err := json.Unmarshal([]byte(report), &s); err != nil {
+		return nil, fmt.Errorf("settlement %s report: %w", day, err)
+	}
+	return &s, nil
+}
+
+// Cycles closes and reads the settlement cycles of DB, whose business days
+// end at Cutoff. It guards DB.Settle against the one mistake it cannot undo:
+// closing a cycle before its cut-off, which would push the rest of the
+// business day's movements into the next cycle for good.
+type Cycles struct {
+	DB     *DB
+	Cutoff Cutoff
+}
+
+var _ obx.SettlementStore = (*Cycles)(nil)
+
+// Settle implements obx.SettlementStore. It closes day's cycle only once at is
+// past the cycle's end (ECONFLICT before it), and returns a closed cycle's
+// report at any time. EINVALID if day is not a date YYYYMMDD.
+func (c *Cycles) Settle(ctx context.Context, day string, at time.Time) (*obx.Settlement, error) {
+	end, err := c.Cutoff.End(day)
+	if err != nil {
+		return nil, err
+	}
+	if at.Before(end) {
+		if s, err := c.DB.Settlement(ctx, day); err == nil || obx.ErrorCode(err) != obx.ENOTFOUND {
+			return s, err
+		}
+		return nil, obx.Errorf(obx.ECONFLICT, "Settlement cycle %s is open until %s KST (cut-off %s).",
+			day, end.In(kst).Format("2006-01-02 15:04"), c.Cutoff)
+	}
+	return c.DB.Settle(ctx, day, at)
+}
+
+// Settlement returns the report of day's cycle once closed: ENOTFOUND while it
+// is open, EINVALID if day is not a date YYYYMMDD.
+func (c *Cycles) Settlement(ctx context.Context, day string) (*obx.Settlement, error) {
+	if _, err := c.Cutoff.End(day); err != nil {
+		return nil, err
+	}
+	return c.DB.Settlement(ctx, day)
+}
