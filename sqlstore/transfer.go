@@ -43,7 +43,8 @@ const (
 )
 
 // consume adds amount to a limit_usage row if the result stays within limit
-// (0: no limit). The conditional UPDATE holds the row lock, so concurrent
+// (0: no limit). The casts matter: compared with the literal 0, PostgreSQL
+// would type the limit as int4 and refuse limits above 2,147,483,647 won. The conditional UPDATE holds the row lock, so concurrent
 // transactions on any replica are serialized on it and can never exceed the
 // limit together.
 func (db *DB) consume(ctx context.Context, tx *sql.Tx, tspID int64, day, kind, seq string, amount, limit int64) (bool, error) {
@@ -54,7 +55,8 @@ func (db *DB) consume(ctx context.Context, tx *sql.Tx, tspID int64, day, kind, s
 	}
 	res, err := tx.ExecContext(ctx, `
 		UPDATE limit_usage SET used = used + $5
-		WHERE tsp_id = $1 AND day = $2 AND kind = $3 AND user_seq_no = $4 AND ($6 <= 0 OR used + $5 <= $6)`,
+		WHERE tsp_id = $1 AND day = $2 AND kind = $3 AND user_seq_no = $4
+			AND (CAST($6 AS BIGINT) <= 0 OR used + $5 <= CAST($6 AS BIGINT))`,
 		tspID, day, kind, seq, amount, limit)
 	if err != nil {
 		return false, fmt.Errorf("consume limit: %w", err)
