@@ -62,8 +62,14 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// SQLite has one writer at a time and read-then-write transactions
 		// cannot deadlock on lock upgrades; plain reads run concurrently (WAL).
 		sqldb.SetMaxOpenConns(8)
+		sqldb.SetMaxIdleConns(8)
 	} else {
+		// Keep as many idle connections as may be open: database/sql keeps
+		// two by default, and under load nearly every request then opened a
+		// new PostgreSQL session (found by obx bench transfers: 139 → 464
+		// withdrawals/s).
 		sqldb.SetMaxOpenConns(32)
+		sqldb.SetMaxIdleConns(32)
 	}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
@@ -170,7 +176,14 @@ func (db *DB) transact(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (db *DB) transactOnce(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.db.BeginTx(ctx, nil)
+	// The stores' locking (conditional updates that re-check their rows under
+	// the lock) is written for READ COMMITTED; say so rather than inherit
+	// whatever default the server was given. SQLite serializes anyway.
+	var opts *sql.TxOptions
+	if db.engine == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
