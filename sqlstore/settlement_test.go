@@ -147,3 +147,38 @@ func TestSettleRacesMovements(t *testing.T) {
 		t.Logf("%d movements before the close, %d after", inDay, inNext)
 	})
 }
+
+// TestMovementsFollowTheCutoff: with a 23:30 cut-off, a transfer completing at
+// 23:45 KST belongs to the next business day's cycle, and one at 23:15 to its own.
+func TestMovementsFollowTheCutoff(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		ctx := context.Background()
+		db := dbtest.Open(t, e)
+		tsp := newTSP(t, db, "T991000005")
+		var err error
+		if db.Cutoff, err = sqlstore.ParseCutoff("23:30"); err != nil {
+			t.Fatal(err)
+		}
+		for i, hm := range []string{"23:15", "23:45"} {
+			at, _ := time.ParseInLocation("20060102 15:04", "20261120 "+hm, kst)
+			db.Now = func() time.Time { return at }
+			tr := &obx.Transfer{ID: fmt.Sprintf("T%d", i), TSPID: tsp.ID, Kind: obx.TransferWithdraw,
+				BankTranID: fmt.Sprintf("T991000005U%09d", i), TranDay: "20261120", LimitDay: "20261120", RequestHash: "h",
+				Amount: 100, UserSeqNo: "1000000001",
+				Debit: obx.TransferLeg{BankCode: "088", AccountNum: "1"}, Credit: obx.TransferLeg{BankCode: "097", AccountNum: "2"}}
+			if _, err := db.AcceptTransfer(ctx, tr, obx.LimitUse{}, "o", at.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			tr.State = obx.TransferCompleted
+			if err := db.SaveTransfer(ctx, tr, "o"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, want := range map[string]string{"T0": "20261120", "T1": "20261121"} {
+			var day string
+			if err := db.SQL().QueryRow(`SELECT cycle_day FROM interbank_movements WHERE transfer_id = $1`, id).Scan(&day); err != nil || day != want {
+				t.Errorf("%s in cycle %s (%v), want %s", id, day, err, want)
+			}
+		}
+	})
+}
