@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/obxhub/obx"
@@ -173,31 +175,38 @@ type retryError struct{ err error }
 func (e *retryError) Error() string { return e.err.Error() }
 func (e *retryError) Unwrap() error { return e.err }
 
-// SaveTransfer implements obx.TransferStore.
+// SaveTransfer implements obx.TransferStore. The write is one conditional
+// UPDATE: it applies only while owner holds the lease and the stored state is
+// unfinished and not past t.State. Checked and written in one statement, two
+// drivers of one transfer (a replica that lost its lease while another took
+// over) can never both finish it, nor can the slower one move it backwards.
 func (db *DB) SaveTransfer(ctx context.Context, t *obx.Transfer, owner string) error {
+	from := statesUpTo(t.State)
+	if len(from) == 0 {
+		return fmt.Errorf("save transfer: unknown state %q", t.State)
+	}
 	return db.transact(ctx, func(tx *sql.Tx) error {
-		var prev string
-		err := tx.QueryRowContext(ctx, `SELECT state FROM transfers WHERE id = $1 AND lease_owner = $2`, t.ID, owner).Scan(&prev)
-		if errors.Is(err, sql.ErrNoRows) {
-			return obx.Errorf(obx.ECONFLICT, "the transfer's lease was lost")
-		}
-		if err != nil {
-			return fmt.Errorf("read transfer state: %w", err)
-		}
-		if obx.TransferFinal(prev) {
-			return obx.Errorf(obx.ECONFLICT, "the transfer is already final")
-		}
 		t.UpdatedAt = db.Now().UTC()
-		_, err = tx.ExecContext(ctx, `UPDATE transfers SET
+		args := []any{t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay, t.Debit.HolderName,
+			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay, t.Credit.HolderName,
+			t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(t.UpdatedAt), t.CreditAfterBalance, t.ID, owner}
+		in := make([]string, len(from))
+		for i, st := range from {
+			args = append(args, st)
+			in[i] = fmt.Sprintf("$%d", len(args))
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE transfers SET
 				debit_rsp_code = $1, debit_rsp_message = $2, debit_day = $3, debit_holder = $4,
 				credit_rsp_code = $5, credit_rsp_message = $6, credit_day = $7, credit_holder = $8,
 				state = $9, reversed = $10, rsp_code = $11, rsp_message = $12, updated_at = $13, credit_after_balance = $14
-			WHERE id = $15`,
-			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay, t.Debit.HolderName,
-			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay, t.Credit.HolderName,
-			t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(t.UpdatedAt), t.CreditAfterBalance, t.ID)
+			WHERE id = $15 AND lease_owner = $16 AND state IN (`+strings.Join(in, ", ")+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("save transfer: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("save transfer: %w", err)
+		} else if n == 0 {
+			return obx.Errorf(obx.ECONFLICT, "the transfer's lease was lost, or another driver moved it on")
 		}
 		switch t.State {
 		case obx.TransferFailed:
@@ -212,6 +221,26 @@ func (db *DB) SaveTransfer(ctx context.Context, t *obx.Transfer, owner string) e
 		}
 		return nil
 	})
+}
+
+// stateOrder is how far along its way each unfinished state is; the final
+// states come after all of them.
+var stateOrder = []string{obx.TransferAccepted, obx.TransferDebiting, obx.TransferDebited, obx.TransferCrediting, obx.TransferReversing}
+
+// statesUpTo returns the states a transfer may be saved from into state: the
+// unfinished ones not past it. Only a reversal comes after crediting, and it
+// ends in failure.
+func statesUpTo(state string) []string {
+	switch state {
+	case obx.TransferFailed:
+		return stateOrder
+	case obx.TransferCompleted:
+		return stateOrder[:4]
+	}
+	if i := slices.Index(stateOrder, state); i >= 0 {
+		return stateOrder[:i+1]
+	}
+	return nil
 }
 
 // recordMovement books a completed transfer's interbank movement into the
