@@ -52,7 +52,7 @@ const (
 	wlExtraBalance  = 300_000         // their opening balance, KRW
 	wlMaxAmount     = 250_000         // amounts are 1,000 … this; also the per-transfer limit
 	wlStartLimit    = 2_000_000       // the TSP's daily withdrawal limit at the start; raised as the run goes
-	wlLimitTarget   = 0.25            // wanted share of withdrawals refused for the daily limit
+	wlLimitTarget   = 0.3             // wanted share of withdrawals refused for the daily limit
 	wlClosed        = 1               // accounts per bank closed after their registration
 	wlBankTimeout   = 3 * time.Second // the hub's per-call bank timeout; slow spells stay under it
 	wlClientTimeout = 4 * time.Second // the clients' HTTP timeout: shorter than a slow transfer, so they retry mid-flight
@@ -76,6 +76,16 @@ var wlBanks = []string{"097", "020", "088"}
 // and when. Real time and real processes decide the interleavings, so a
 // replay with -workload.seed explores the same schedule, not the same
 // execution.
+//
+//	go test ./cmd/obx -run Workload                      # the short form, as CI runs it
+//	go test ./cmd/obx -run Workload -timeout 30m \
+//	    -workload.duration=10m -workload.seed=N          # a long run; from 3 minutes on with slow spells
+//	    -workload.replicas=2                             # two hub replicas on the one database
+//	    -workload.engines=postgres,sqlite                # also (or only) on SQLite
+//	    -workload.keep                                   # keep logs and ledgers of a passing run
+//
+// The processes are built with the race detector when the test is, and a
+// race they report fails the test.
 func TestWorkload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary with faults for a while")
@@ -91,8 +101,8 @@ func TestWorkload(t *testing.T) {
 			t.Logf("workload seed %d (replay the schedule with -workload.seed=%d)", seed, seed)
 			t.Cleanup(func() {
 				if t.Failed() {
-					t.Logf("FAILED with workload seed %d: go test ./cmd/obx -run 'TestWorkload/%s' -workload.seed=%d -workload.duration=%v",
-						seed, engine, seed, *workloadDuration)
+					t.Logf("FAILED with workload seed %d: go test ./cmd/obx -run 'TestWorkload/%s' -workload.seed=%d -workload.duration=%v -workload.replicas=%d",
+						seed, engine, seed, *workloadDuration, *workloadReplicas)
 				}
 			})
 			runWorkload(t, engine, seed)
@@ -189,7 +199,7 @@ func runWorkload(t *testing.T, engine string, seed uint64) {
 	before := r.balances(ctx, accounts, contract)
 	hist := &workload.History{}
 	limits := &workload.LimitController{
-		History: hist, Start: wlStartLimit, Target: wlLimitTarget, Now: time.Now,
+		History: hist, Start: wlStartLimit, Mean: (1000 + wlMaxAmount) / 2, Target: wlLimitTarget, Now: time.Now,
 		Set: func(ctx context.Context, limit int64) error { return r.setContract(ctx, limit) },
 	}
 	if err := limits.Init(ctx); err != nil {
@@ -202,7 +212,7 @@ func runWorkload(t *testing.T, engine string, seed uint64) {
 	runner := &workload.Runner{Client: client, Accounts: accounts, History: hist, Seed: seed, Workers: *workloadClients,
 		MaxAmount: wlMaxAmount}
 	opts := workload.ScheduleOptions{Banks: wlBanks, Hubs: len(r.hubs), Duration: *workloadDuration,
-		HubKillEvery: 10 * time.Second, BankKillEvery: 25 * time.Second}
+		HubKillEvery: 8 * time.Second, BankKillEvery: 20 * time.Second}
 	if *workloadDuration >= 3*time.Minute {
 		opts.SlowEvery, opts.SlowBank = 3*time.Minute, wlContractBank
 	}

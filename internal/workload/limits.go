@@ -15,17 +15,19 @@ type LimitChange struct {
 }
 
 // LimitController keeps the TSP's daily withdrawal limit just out of reach:
-// it starts low, and after each tick in which withdrawals were refused for the
-// limit (A0103) it raises the limit by (1−Target) of what that tick's
-// withdrawals asked for. The limit is thus reached again and again, which is
-// when concurrent acceptances could overrun it, and with steady demand about
-// Target of the withdrawals are refused, whatever the machine's speed.
+// it starts low, and each tick in which withdrawals were refused for the limit
+// (A0103) it raises the limit to let through (1−Target)/Target withdrawals of
+// Mean for each refusal. While the limit is reached, every refusal buys room
+// for more, so about Target of the withdrawals are refused whatever the
+// machine's speed, and the limit is reached again and again: then concurrent
+// acceptances could overrun it.
 type LimitController struct {
 	Set     func(ctx context.Context, limit int64) error // writes the contract's limit
 	History *History
 	Start   int64         // the limit at the start
-	Target  float64       // wanted share of A0103 refusals, e.g. 0.3
-	Every   time.Duration // tick (default 1 s)
+	Mean    int64         // the mean amount of a withdrawal
+	Target  float64       // wanted share of A0103 refusals, e.g. 0.25
+	Every   time.Duration // tick (default 200 ms)
 	Now     func() time.Time
 
 	mu      sync.Mutex // guards the fields below
@@ -45,37 +47,28 @@ func (c *LimitController) Init(ctx context.Context) error {
 func (c *LimitController) Run(ctx context.Context) {
 	every := c.Every
 	if every <= 0 {
-		every = time.Second
+		every = 200 * time.Millisecond
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	lastW, lastR, lastA := c.History.Withdrawals.Load(), c.History.LimitRefusals.Load(), c.History.WithdrawnAmount.Load()
+	last := c.History.LimitRefusals.Load()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		w, r, a := c.History.Withdrawals.Load(), c.History.LimitRefusals.Load(), c.History.WithdrawnAmount.Load()
-		dw, dr, da := w-lastW, r-lastR, a-lastA
-		lastW, lastR, lastA = w, r, a
-		println("DEBUG tick", time.Now().Format("05.000"), dw, dr, da)
+		r := c.History.LimitRefusals.Load()
+		dr := r - last
+		last = r
 		if dr == 0 {
 			continue // the limit was not reached: it has room left
-		}
-		// Make room for (1−Target) of what the last tick asked for: with steady
-		// demand, about Target of the next tick's withdrawals are refused.
-		mean := int64(0)
-		if dw > dr {
-			mean = da / (dw - dr)
-		}
-		if mean == 0 {
-			mean = c.Start / 10
 		}
 		c.mu.Lock()
 		old := c.limit
 		c.mu.Unlock()
-		ch := LimitChange{At: c.Now(), Old: old, New: old + int64(float64(dw)*(1-c.Target)*float64(mean)) + 1}
+		room := float64(dr) * (1 - c.Target) / c.Target * float64(c.Mean)
+		ch := LimitChange{At: c.Now(), Old: old, New: old + int64(room) + 1}
 		// A failed write may still have happened: treat the limit as raised
 		// either way, which only makes the next prefix's check looser.
 		_ = c.Set(ctx, ch.New)

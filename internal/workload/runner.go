@@ -16,7 +16,7 @@ type Runner struct {
 	Accounts []*Account // the customers' accounts in play
 	History  *History
 	Seed     uint64
-	Workers  int
+	Workers  int // at most 100: a bank_tran_id holds the worker's number in two digits
 	// DepositShare is the probability that an op is a deposit (default 0.4).
 	DepositShare float64
 	// MaxAmount bounds amounts; withdrawals sometimes go up to 1.2× it, past
@@ -27,8 +27,6 @@ type Runner struct {
 	// has the transfer and will finish it, so the client moves on. An op left
 	// open is settled by the final audit.
 	MaxAttempts, MaxInProgress int
-	// Pause is the think time between ops (default none).
-	Pause time.Duration
 }
 
 // Run runs the workers until ctx ends and waits for them. An op in progress
@@ -90,15 +88,14 @@ func (r *Runner) worker(ctx context.Context, w int) {
 				return []Attempt{r.Client.Withdraw(context.Background(), op, body)}
 			})
 			r.History.Withdrawals.Add(1)
-			switch {
-			case op.Last() == Refused && op.Attempts[len(op.Attempts)-1].RspCode == "A0103":
-				r.History.LimitRefusals.Add(1)
-			case op.Last() != Refused:
-				r.History.WithdrawnAmount.Add(op.Amount)
+			if op.Last() == Refused {
+				if op.Attempts[len(op.Attempts)-1].RspCode == "A0103" {
+					r.History.LimitRefusals.Add(1)
+				}
+				// A refusal costs the hub next to nothing; a client that
+				// retried at once would spin. Back off as an app would.
+				sleep(ctx, 50*time.Millisecond+time.Duration(jitter.Int64N(int64(200*time.Millisecond))))
 			}
-		}
-		if r.Pause > 0 {
-			sleep(ctx, r.Pause)
 		}
 	}
 }

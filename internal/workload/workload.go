@@ -125,9 +125,8 @@ type History struct {
 	ops []*Op
 
 	// Counters the limit controller and progress reports read while the run goes on.
-	Withdrawals     atomic.Int64 // withdrawal ops decided (final outcome or given up)
-	LimitRefusals   atomic.Int64 // withdrawal ops refused with A0103
-	WithdrawnAmount atomic.Int64 // amounts of withdrawal ops decided other than refused
+	Withdrawals   atomic.Int64 // withdrawal ops decided (final outcome or given up)
+	LimitRefusals atomic.Int64 // withdrawal ops refused with A0103
 }
 
 // Add records op.
