@@ -142,9 +142,13 @@ func (s *Server) kftcError(w http.ResponseWriter, r *http.Request, err error, ba
 }
 
 // ok writes a successful response and records A0000 for the access log.
-func (s *Server) ok(w http.ResponseWriter, v any) error {
+func (s *Server) ok(w http.ResponseWriter, v any) error { return s.reply(w, kftc.CodeOK, v) }
+
+// reply writes a response whose envelope carries code, and records the code
+// for the access log and metrics.
+func (s *Server) reply(w http.ResponseWriter, code string, v any) error {
 	if rec, ok := w.(*statusRecorder); ok {
-		rec.rspCode = kftc.CodeOK
+		rec.rspCode = code
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil

@@ -39,11 +39,7 @@ func (s *Server) writeReturn(w http.ResponseWriter, t *obx.Transfer, orgID, orgD
 		ReturnAmt: strconv.FormatInt(t.Amount, 10), ReturnState: state,
 	}
 	resp.RspCode, resp.RspMessage = code, msg
-	if rec, ok := w.(*statusRecorder); ok {
-		rec.rspCode = code
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return s.reply(w, code, resp)
 }
 
 // handleReturnClaim handles "POST /v2.0/return/claim": the TSP asks for a

@@ -194,11 +194,7 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, f kftc.Fields,
 		}
 		resp.WdLimitRemainAmt = strconv.FormatInt(max(left, 0), 10)
 	}
-	if rec, ok := w.(*statusRecorder); ok {
-		rec.rspCode = code
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return s.reply(w, code, resp)
 }
 
 // depositItem is one res_list entry of deposit/fin_num (§5.14).
@@ -366,11 +362,7 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request, f kftc.Fields, 
 		code = kftc.CodeItemsFailed
 		resp.RspCode, resp.RspMessage = code, kftc.Message(code, "리스트 건별 처리결과 확인")
 	}
-	if rec, ok := w.(*statusRecorder); ok {
-		rec.rspCode = code
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return s.reply(w, code, resp)
 }
 
 // resultItem is one res_list entry of transfer/result (§5.16).
@@ -465,11 +457,7 @@ func (s *Server) handleTransferResult(w http.ResponseWriter, r *http.Request, f 
 		code = kftc.CodeItemsFailed
 		resp.RspCode, resp.RspMessage = code, kftc.Message(code, "리스트 건별 처리결과 확인")
 	}
-	if rec, ok := w.(*statusRecorder); ok {
-		rec.rspCode = code
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return s.reply(w, code, resp)
 }
 
 type remainResponse struct {
