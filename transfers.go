@@ -344,6 +344,33 @@ func (s *Transfers) Remaining(ctx context.Context, tspID int64, seqNo string) (t
 	return tspLeft, userLeft, nil
 }
 
+// DayLimit answers user_remain_amt: today's withdrawal limit and what was used
+// of it, for the token's customer (or, with the sa scope, the user seqNo
+// names): the customer's own limit when the contract sets one, else the
+// TSP's.
+func (s *Transfers) DayLimit(ctx context.Context, p *Principal, seqNo string) (limit, used int64, err error) {
+	if p.UserSeqNo != "" {
+		if seqNo != "" && seqNo != p.UserSeqNo {
+			return 0, 0, errorWith(EFORBIDDEN, ErrWrongUser, "user_seq_no does not match the token's user.")
+		}
+		seqNo = p.UserSeqNo
+	} else if !p.HasScope(ScopeSA) {
+		return 0, 0, errorWith(EFORBIDDEN, ErrScope, "This API needs a user token or the sa scope.")
+	}
+	c, err := s.Contracts.Contract(ctx, p.TSPID)
+	if err != nil {
+		return 0, 0, err
+	}
+	u, err := s.Store.Usage(ctx, p.TSPID, seqNo, KSTDay(s.Now()))
+	if err != nil {
+		return 0, 0, err
+	}
+	if seqNo != "" && c.UserDailyLimit > 0 {
+		return c.UserDailyLimit, u.UserWithdrawn, nil
+	}
+	return c.DailyWithdrawLimit, u.TSPWithdrawn, nil
+}
+
 // drive advances t until it is final or a bank's answer is unknown. Every
 // state is saved before the bank is asked and its answer saved after, so a
 // crash at any point leaves a state from which the same operation is asked

@@ -476,25 +476,9 @@ func (s *Server) handleUserRemainAmt(w http.ResponseWriter, r *http.Request, f k
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if p.UserSeqNo != "" {
-		if seq != "" && seq != p.UserSeqNo {
-			return &obx.Error{Code: obx.EFORBIDDEN, Message: "user_seq_no does not match the token's user.", Err: obx.ErrWrongUser}
-		}
-		seq = p.UserSeqNo
-	} else if !p.HasScope(obx.ScopeSA) {
-		return &obx.Error{Code: obx.EFORBIDDEN, Message: "This API needs a user token or the sa scope.", Err: obx.ErrScope}
-	}
-	c, err := s.Transfers.Contracts.Contract(r.Context(), p.TSPID)
+	limit, used, err := s.Transfers.DayLimit(r.Context(), p, seq)
 	if err != nil {
 		return err
-	}
-	u, err := s.Transfers.Store.Usage(r.Context(), p.TSPID, seq, obx.KSTDay(s.Now()))
-	if err != nil {
-		return err
-	}
-	limit, used := c.DailyWithdrawLimit, u.TSPWithdrawn
-	if seq != "" && c.UserDailyLimit > 0 {
-		limit, used = c.UserDailyLimit, u.UserWithdrawn
 	}
 	return s.ok(w, remainResponse{
 		Envelope:         kftc.NewEnvelope(s.Now()),
