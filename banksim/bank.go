@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/obxhub/obx"
@@ -50,6 +51,10 @@ type Bank struct {
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close; releases calls blocked by faults
 
+	writes        chan *groupWrite // operations for the committer (groupcommit.go)
+	committerDone chan struct{}
+	groupCommits  atomic.Int64 // commits by the committer, for tests
+
 	mu     sync.Mutex // guards the fields below
 	faults Faults
 	rng    *rand.Rand // fault draws, seeded from Config.Seed
@@ -78,12 +83,14 @@ func Open(ctx context.Context, cfg Config) (*Bank, error) {
 		return nil, obx.Errorf(obx.EINVALID, "Bank %s needs a database path.", cfg.Code)
 	}
 	b := &Bank{
-		code:   cfg.Code,
-		name:   cfg.Name,
-		now:    cfg.Now,
-		logger: cfg.Logger,
-		closed: make(chan struct{}),
-		rng:    rand.New(rand.NewPCG(uint64(cfg.Seed), faultStream)),
+		code:          cfg.Code,
+		name:          cfg.Name,
+		now:           cfg.Now,
+		logger:        cfg.Logger,
+		closed:        make(chan struct{}),
+		writes:        make(chan *groupWrite),
+		committerDone: make(chan struct{}),
+		rng:           rand.New(rand.NewPCG(uint64(cfg.Seed), faultStream)),
 	}
 	if b.name == "" {
 		b.name = DemoBankName(cfg.Code)
@@ -102,6 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Bank, error) {
 	if err := b.openDB(cfg.DSN); err != nil {
 		return nil, err
 	}
+	go b.commitLoop()
 	if err := b.init(ctx, cfg.Seed); err != nil {
 		b.Close()
 		return nil, err
@@ -188,6 +196,7 @@ func (b *Bank) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		close(b.closed)
+		<-b.committerDone
 		for _, s := range []*sql.Stmt{b.pageAsc, b.pageDesc} {
 			if s != nil {
 				s.Close()

@@ -80,7 +80,7 @@ func (b *Bank) apply(ctx context.Context, kind string, op obx.Operation) (*obx.O
 	}
 
 	var rec *opRecord
-	err = b.write(ctx, func(tx *sql.Tx) error {
+	err = b.writeGrouped(ctx, func(tx *sql.Tx) error {
 		prev, found, err := selectOperation(ctx, tx, op.ID)
 		if err != nil {
 			return err

@@ -1,0 +1,117 @@
+package banksim
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/obxhub/obx"
+)
+
+// TestGroupCommit sends many operations at once, so that they share commits,
+// and mixes in operations that fail inside a group: debits beyond the balance
+// (refused and recorded), reused ids with another instruction (ECONFLICT, no
+// trace) and unknown accounts. Each must get its own outcome, and the ledger
+// must hold exactly the applied ones.
+func TestGroupCommit(t *testing.T) {
+	t.Parallel()
+	b := openTestBank(t, "097")
+	ctx := t.Context()
+	accts, err := b.AddDemandAccounts(ctx, 1, 1000)
+	if err != nil || len(accts) == 0 {
+		t.Fatalf("AddDemandAccounts = %v, %v", accts, err)
+	}
+	acct := accts[0].Number
+
+	const n = 200 // 100 debits of 30 won from 1,000: 33 fit
+	var (
+		wg                                   sync.WaitGroup
+		mu                                   sync.Mutex
+		applied, refused, conflicts, unknown int
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			switch i % 4 {
+			case 0, 1:
+				_, err = b.Debit(ctx, obx.Operation{ID: fmt.Sprintf("d%d", i), AccountNum: acct, Amount: 30})
+			case 2: // reuses a debit's id for a credit
+				_, err = b.Credit(ctx, obx.Operation{ID: fmt.Sprintf("d%d", i-2), AccountNum: acct, Amount: 30})
+			case 3:
+				_, err = b.Credit(ctx, obx.Operation{ID: fmt.Sprintf("u%d", i), AccountNum: "99999999", Amount: 30})
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case i%4 == 3:
+				if be, ok := err.(*obx.BankError); ok && be.RspCode == obx.BankRspNoAccount {
+					unknown++
+				} else {
+					t.Errorf("credit to an unknown account = %v, want 412", err)
+				}
+			case err == nil:
+				applied++
+			case obx.ErrorCode(err) == obx.ECONFLICT:
+				conflicts++
+			default:
+				if be, ok := err.(*obx.BankError); ok && be.RspCode == obx.BankRspInsufficientBalance {
+					refused++
+				} else {
+					t.Errorf("operation %d = %v", i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+
+	// A reused id either conflicts (the debit came first) or is the
+	// credit itself (it came first, and then the debit conflicts).
+	if applied+refused+conflicts != n/2+n/4 || unknown != n/4 {
+		t.Fatalf("applied %d, refused %d, conflicts %d, unknown %d", applied, refused, conflicts, unknown)
+	}
+	if c := b.groupCommits.Load(); c >= n {
+		t.Errorf("%d operations took %d commits: none were grouped", n, c)
+	}
+	bal, err := b.Balance(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var debited, credited int64
+	for i := 0; i < n; i += 4 {
+		for _, id := range []string{fmt.Sprintf("d%d", i), fmt.Sprintf("d%d", i+1)} {
+			res, err := b.Operation(ctx, id)
+			if err != nil {
+				t.Fatalf("Operation(%s) = %v", id, err)
+			}
+			if res.Status != obx.OperationApplied {
+				continue
+			}
+			rec, _, err := b.opKind(t, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec == kindDebit {
+				debited += 30
+			} else {
+				credited += 30
+			}
+		}
+	}
+	if want := 1000 - debited + credited; bal.Balance != want || bal.Balance < 0 {
+		t.Errorf("balance %d, want %d (debited %d, credited %d)", bal.Balance, want, debited, credited)
+	}
+	var rows int64
+	if err := b.rdb.QueryRowContext(ctx, `SELECT coalesce(sum(CASE inout WHEN 'I' THEN amount ELSE -amount END), 0)
+		FROM transactions WHERE account = ?`, acct).Scan(&rows); err != nil || rows != bal.Balance {
+		t.Errorf("ledger rows sum to %d, balance %d (err %v)", rows, bal.Balance, err)
+	}
+}
+
+// opKind returns the recorded kind of operation id.
+func (b *Bank) opKind(t *testing.T, id string) (kind string, found bool, err error) {
+	t.Helper()
+	err = b.rdb.QueryRowContext(t.Context(), `SELECT kind FROM operations WHERE id = ?`, id).Scan(&kind)
+	return kind, err == nil, err
+}
