@@ -43,6 +43,8 @@ type DB struct {
 	// Cutoff ends each settlement cycle's business day (zero: KST midnight).
 	// Every replica must use the same value; set it before use.
 	Cutoff Cutoff
+
+	saves *group[saveArg] // SaveTransfer's group commit
 }
 
 // Open connects to the database named by dsn: "postgres://…" or "postgresql://…"
@@ -75,7 +77,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 	}
-	return &DB{db: sqldb, q: newPrepared(sqldb), engine: engine, Now: time.Now}, nil
+	db := &DB{db: sqldb, q: newPrepared(sqldb), engine: engine, Now: time.Now}
+	db.saves = newGroup(maxSaveBatch, db.runSaves)
+	return db, nil
 }
 
 func parseDSN(dsn string) (engine, driver, source string, err error) {
@@ -106,6 +110,7 @@ func (db *DB) SQL() *sql.DB { return db.db }
 
 // Close closes the pool.
 func (db *DB) Close() error {
+	db.saves.close()
 	db.q.Close()
 	return db.db.Close()
 }

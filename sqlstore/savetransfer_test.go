@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -68,6 +69,84 @@ func TestSaveTransferMovesForwardOnly(t *testing.T) {
 		}
 		if saved != 1 || u.TSPWithdrawn != 1000 {
 			t.Errorf("%d of 16 concurrent saves finished the transfer; the TSP has used %d KRW, want 1 and 1000", saved, u.TSPWithdrawn)
+		}
+	})
+}
+
+// TestSaveTransfersTogether saves many transfers at once, so that they share
+// transactions: some complete, some fail, some belong to another driver. Each
+// call must get its own outcome, failed ones give their amounts back, and
+// exactly the completed ones are booked for settlement.
+func TestSaveTransfersTogether(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		ctx := context.Background()
+		db := dbtest.Open(t, e)
+		tsp := newTSP(t, db, "T991000032")
+		const n = 60
+		trs := make([]*obx.Transfer, n)
+		for i := range trs {
+			owner := "a"
+			if i%6 == 5 {
+				owner = "b" // another replica drives it: saves by a conflict
+			}
+			trs[i] = &obx.Transfer{ID: fmt.Sprintf("T2026112301%06d", i), TSPID: tsp.ID, Kind: obx.TransferWithdraw,
+				BankTranID: fmt.Sprintf("T991000032U%09d", i), TranDay: "20261123", LimitDay: "20261123", RequestHash: "h",
+				Amount: 100, UserSeqNo: "1000000001",
+				Debit: obx.TransferLeg{BankCode: "097", AccountNum: "1"}, Credit: obx.TransferLeg{BankCode: "088", AccountNum: "2"}}
+			if _, err := db.AcceptTransfer(ctx, trs[i], obx.LimitUse{TSPDaily: 1_000_000}, owner, time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i, tr := range trs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tr.State = obx.TransferCompleted
+				if i%3 == 1 {
+					tr.State = obx.TransferFailed
+				}
+				errs[i] = db.SaveTransfer(ctx, tr, "a")
+			}()
+		}
+		wg.Wait()
+		var completed, failed int64
+		for i, err := range errs {
+			switch {
+			case i%6 == 5:
+				if obx.ErrorCode(err) != obx.ECONFLICT {
+					t.Errorf("transfer %d of another driver saved: %v", i, err)
+				}
+				continue
+			case err != nil:
+				t.Errorf("transfer %d: %v", i, err)
+			case trs[i].State == obx.TransferCompleted:
+				completed++
+			default:
+				failed++
+			}
+			got, err := db.Transfer(ctx, tsp.ID, trs[i].BankTranID, "20261123")
+			if err != nil || got.State != trs[i].State {
+				t.Errorf("transfer %d stored as %v (%v), want %s", i, got, err, trs[i].State)
+			}
+		}
+		u, err := db.Usage(ctx, tsp.ID, "", "20261123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (n - failed) * 100; u.TSPWithdrawn != want {
+			t.Errorf("TSP used %d, want %d after %d failed", u.TSPWithdrawn, want, failed)
+		}
+		var movements, counted int64
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM interbank_movements`).Scan(&movements); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COALESCE(SUM(movements), 0) FROM settlement_cycles`).Scan(&counted); err != nil {
+			t.Fatal(err)
+		}
+		if movements != completed || counted != completed {
+			t.Errorf("%d movements booked, cycles count %d, want %d", movements, counted, completed)
 		}
 	})
 }

@@ -180,47 +180,184 @@ func (e *retryError) Unwrap() error { return e.err }
 // unfinished and not past t.State. Checked and written in one statement, two
 // drivers of one transfer (a replica that lost its lease while another took
 // over) can never both finish it, nor can the slower one move it backwards.
+//
+// Saves arriving together share one transaction (see group): on PostgreSQL
+// one UPDATE over arrays saves them all, and the settlement cycle's row is
+// counted up once per batch.
 func (db *DB) SaveTransfer(ctx context.Context, t *obx.Transfer, owner string) error {
-	from := statesUpTo(t.State)
-	if len(from) == 0 {
+	if len(statesUpTo(t.State)) == 0 {
 		return fmt.Errorf("save transfer: unknown state %q", t.State)
 	}
-	return db.transact(ctx, func(tx *sql.Tx) error {
-		t.UpdatedAt = db.Now().UTC()
-		args := []any{t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay, t.Debit.HolderName,
-			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay, t.Credit.HolderName,
-			t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(t.UpdatedAt), t.CreditAfterBalance, t.ID, owner}
-		in := make([]string, len(from))
-		for i, st := range from {
-			args = append(args, st)
-			in[i] = fmt.Sprintf("$%d", len(args))
+	return db.saves.do(ctx, saveArg{t: t, owner: owner})
+}
+
+// saveArg is one SaveTransfer call.
+type saveArg struct {
+	t     *obx.Transfer
+	owner string
+}
+
+// runSaves saves a batch. A transfer saved twice in one batch (two drivers in
+// this process, one of which lost its lease) is saved in a later round, so
+// that each UPDATE names a row once and each call learns its own outcome.
+func (db *DB) runSaves(ctx context.Context, calls []*groupCall[saveArg]) {
+	for len(calls) > 0 {
+		seen := make(map[string]bool, len(calls))
+		var now, later []*groupCall[saveArg]
+		for _, c := range calls {
+			if seen[c.arg.t.ID] {
+				later = append(later, c)
+				continue
+			}
+			seen[c.arg.t.ID] = true
+			now = append(now, c)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE transfers SET
+		db.saveBatch(ctx, now)
+		calls = later
+	}
+}
+
+// saveBatch saves calls in one transaction. If the transaction fails, each
+// call is retried alone, so that one transfer whose write fails cannot fail
+// the others.
+func (db *DB) saveBatch(ctx context.Context, calls []*groupCall[saveArg]) {
+	now := db.Now().UTC()
+	slices.SortFunc(calls, func(a, b *groupCall[saveArg]) int { return strings.Compare(a.arg.t.ID, b.arg.t.ID) })
+	for _, c := range calls {
+		c.arg.t.UpdatedAt = now
+	}
+	var saved map[string]bool
+	err := db.transact(ctx, func(tx *sql.Tx) error {
+		var err error
+		if saved, err = db.updateStates(ctx, tx, calls); err != nil {
+			return err
+		}
+		var completed []*obx.Transfer
+		for _, c := range calls {
+			t := c.arg.t
+			if !saved[t.ID] {
+				continue
+			}
+			switch t.State {
+			case obx.TransferFailed:
+				kind, seqs := limitRows(t)
+				for _, seq := range seqs {
+					if err := db.release(ctx, tx, t.TSPID, t.LimitDay, kind, seq, t.Amount); err != nil {
+						return err
+					}
+				}
+			case obx.TransferCompleted:
+				completed = append(completed, t)
+			}
+		}
+		return db.recordMovements(ctx, tx, completed)
+	})
+	if err != nil && len(calls) > 1 && ctx.Err() == nil {
+		for i := range calls {
+			db.saveBatch(ctx, calls[i:i+1])
+		}
+		return
+	}
+	for _, c := range calls {
+		switch {
+		case err != nil:
+			c.err = fmt.Errorf("save transfer: %w", err)
+		case !saved[c.arg.t.ID]:
+			c.err = obx.Errorf(obx.ECONFLICT, "the transfer's lease was lost, or another driver moved it on")
+		}
+	}
+}
+
+// stateRank is SQL for the position of a stored state in stateOrder (31 for
+// the final states), to test against a call's mask of states it may be saved
+// from.
+var stateRank = func() string {
+	var b strings.Builder
+	b.WriteString("CASE t.state")
+	for i, st := range stateOrder {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, i)
+	}
+	b.WriteString(" ELSE 31 END")
+	return b.String()
+}()
+
+// fromMask is the bit set of stateOrder positions a transfer may be saved from
+// into state.
+func fromMask(state string) int32 {
+	var m int32
+	for _, st := range statesUpTo(state) {
+		m |= 1 << slices.Index(stateOrder, st)
+	}
+	return m
+}
+
+// updateStates applies the calls' conditional UPDATEs and returns the ids of
+// the transfers it saved.
+func (db *DB) updateStates(ctx context.Context, tx *sql.Tx, calls []*groupCall[saveArg]) (map[string]bool, error) {
+	saved := make(map[string]bool, len(calls))
+	if db.engine == Postgres {
+		var (
+			ids, owners, states, drc, drm, dday, dholder, crc, crm, cday, cholder, rc, rm []string
+			masks                                                                         []int32
+			reversed                                                                      []bool
+			updated                                                                       []time.Time
+			after                                                                         []int64
+		)
+		for _, c := range calls {
+			t := c.arg.t
+			ids, owners, masks = append(ids, t.ID), append(owners, c.arg.owner), append(masks, fromMask(t.State))
+			drc, drm, dday, dholder = append(drc, t.Debit.RspCode), append(drm, t.Debit.RspMessage), append(dday, t.Debit.BankTranDay), append(dholder, t.Debit.HolderName)
+			crc, crm, cday, cholder = append(crc, t.Credit.RspCode), append(crm, t.Credit.RspMessage), append(cday, t.Credit.BankTranDay), append(cholder, t.Credit.HolderName)
+			states, reversed, rc, rm = append(states, t.State), append(reversed, t.Reversed), append(rc, t.RspCode), append(rm, t.RspMessage)
+			updated, after = append(updated, t.UpdatedAt), append(after, t.CreditAfterBalance)
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE transfers AS t SET
+				debit_rsp_code = v.drc, debit_rsp_message = v.drm, debit_day = v.dday, debit_holder = v.dholder,
+				credit_rsp_code = v.crc, credit_rsp_message = v.crm, credit_day = v.cday, credit_holder = v.cholder,
+				state = v.state, reversed = v.reversed, rsp_code = v.rc, rsp_message = v.rm,
+				updated_at = v.updated, credit_after_balance = v.after
+			FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[],
+				$15::text[], $16::timestamptz[], $17::bigint[])
+				AS v(id, owner, mask, drc, drm, dday, dholder, crc, crm, cday, cholder, state, reversed, rc, rm, updated, after)
+			WHERE t.id = v.id AND t.lease_owner = v.owner AND (v.mask >> (`+stateRank+`)) & 1 = 1
+			RETURNING t.id`,
+			ids, owners, masks, drc, drm, dday, dholder, crc, crm, cday, cholder, states, reversed, rc, rm, updated, after)
+		if err != nil {
+			return nil, fmt.Errorf("save transfers: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			saved[id] = true
+		}
+		return saved, rows.Err()
+	}
+	// SQLite runs in process: a statement per transfer costs no round trip.
+	for _, c := range calls {
+		t := c.arg.t
+		res, err := tx.ExecContext(ctx, `UPDATE transfers AS t SET
 				debit_rsp_code = $1, debit_rsp_message = $2, debit_day = $3, debit_holder = $4,
 				credit_rsp_code = $5, credit_rsp_message = $6, credit_day = $7, credit_holder = $8,
 				state = $9, reversed = $10, rsp_code = $11, rsp_message = $12, updated_at = $13, credit_after_balance = $14
-			WHERE id = $15 AND lease_owner = $16 AND state IN (`+strings.Join(in, ", ")+`)`, args...)
+			WHERE id = $15 AND lease_owner = $16 AND ($17 >> (`+stateRank+`)) & 1 = 1`,
+			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay, t.Debit.HolderName,
+			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay, t.Credit.HolderName,
+			t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(t.UpdatedAt), t.CreditAfterBalance, t.ID, c.arg.owner,
+			fromMask(t.State))
 		if err != nil {
-			return fmt.Errorf("save transfer: %w", err)
+			return nil, fmt.Errorf("save transfer: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("save transfer: %w", err)
-		} else if n == 0 {
-			return obx.Errorf(obx.ECONFLICT, "the transfer's lease was lost, or another driver moved it on")
+			return nil, fmt.Errorf("save transfer: %w", err)
+		} else if n == 1 {
+			saved[t.ID] = true
 		}
-		switch t.State {
-		case obx.TransferFailed:
-			kind, seqs := limitRows(t)
-			for _, seq := range seqs {
-				if err := db.release(ctx, tx, t.TSPID, t.LimitDay, kind, seq, t.Amount); err != nil {
-					return err
-				}
-			}
-		case obx.TransferCompleted:
-			return db.recordMovement(ctx, tx, t)
-		}
-		return nil
-	})
+	}
+	return saved, nil
 }
 
 // stateOrder is how far along its way each unfinished state is; the final
@@ -243,37 +380,88 @@ func statesUpTo(state string) []string {
 	return nil
 }
 
-// recordMovement books a completed transfer's interbank movement into the
-// first open settlement cycle from its day on. Incrementing the cycle's row
-// takes its lock, so a cycle being closed either already counts the movement
-// or is closed before it, never half.
-func (db *DB) recordMovement(ctx context.Context, tx *sql.Tx, t *obx.Transfer) error {
-	day, err := time.Parse("20060102", db.Cutoff.Day(t.UpdatedAt))
+// recordMovements books completed transfers' interbank movements into the
+// first open settlement cycle from each one's day on. Incrementing the
+// cycle's row takes its lock, so a cycle being closed either already counts
+// the movements or is closed before them, never half.
+func (db *DB) recordMovements(ctx context.Context, tx *sql.Tx, ts []*obx.Transfer) error {
+	byDay := map[string][]*obx.Transfer{}
+	var days []string
+	for _, t := range ts {
+		d := db.Cutoff.Day(t.UpdatedAt)
+		if byDay[d] == nil {
+			days = append(days, d)
+		}
+		byDay[d] = append(byDay[d], t)
+	}
+	slices.Sort(days)
+	for _, d := range days {
+		cycle, err := db.openCycle(ctx, tx, d, len(byDay[d]))
+		if err != nil {
+			return err
+		}
+		if err := db.insertMovements(ctx, tx, cycle, byDay[d]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openCycle counts n movements into the first open cycle from day on and
+// returns that cycle's day.
+func (db *DB) openCycle(ctx context.Context, tx *sql.Tx, day string, n int) (string, error) {
+	at, err := time.Parse("20060102", day)
 	if err != nil {
-		return err
+		return "", err
 	}
 	for range 400 {
-		d := day.Format("20060102")
+		d := at.Format("20060102")
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, d); err != nil {
-			return fmt.Errorf("open cycle: %w", err)
+			return "", fmt.Errorf("open cycle: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET movements = movements + 1 WHERE day = $1 AND closed_at IS NULL`, d)
+		res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET movements = movements + $2 WHERE day = $1 AND closed_at IS NULL`, d, n)
 		if err != nil {
-			return fmt.Errorf("count movement: %w", err)
+			return "", fmt.Errorf("count movements: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			_, err = tx.ExecContext(ctx, `
-				INSERT INTO interbank_movements (transfer_id, cycle_day, from_bank, to_bank, amount, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6)`,
-				t.ID, d, t.Debit.BankCode, t.Credit.BankCode, t.Amount, db.ts(t.UpdatedAt))
-			if err != nil {
-				return fmt.Errorf("insert movement: %w", err)
-			}
-			return nil
+		if k, _ := res.RowsAffected(); k == 1 {
+			return d, nil
 		}
-		day = day.AddDate(0, 0, 1)
+		at = at.AddDate(0, 0, 1)
 	}
-	return errors.New("record movement: no open settlement cycle within 400 days")
+	return "", errors.New("record movement: no open settlement cycle within 400 days")
+}
+
+func (db *DB) insertMovements(ctx context.Context, tx *sql.Tx, cycle string, ts []*obx.Transfer) error {
+	if db.engine == Postgres {
+		var (
+			ids, from, to []string
+			amounts       []int64
+			at            []time.Time
+		)
+		for _, t := range ts {
+			ids, from, to = append(ids, t.ID), append(from, t.Debit.BankCode), append(to, t.Credit.BankCode)
+			amounts, at = append(amounts, t.Amount), append(at, t.UpdatedAt)
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO interbank_movements (transfer_id, cycle_day, from_bank, to_bank, amount, created_at)
+			SELECT v.id, $2, v.from_bank, v.to_bank, v.amount, v.at
+			FROM unnest($1::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[]) AS v(id, from_bank, to_bank, amount, at)`,
+			ids, cycle, from, to, amounts, at)
+		if err != nil {
+			return fmt.Errorf("insert movements: %w", err)
+		}
+		return nil
+	}
+	for _, t := range ts {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO interbank_movements (transfer_id, cycle_day, from_bank, to_bank, amount, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			t.ID, cycle, t.Debit.BankCode, t.Credit.BankCode, t.Amount, db.ts(t.UpdatedAt))
+		if err != nil {
+			return fmt.Errorf("insert movement: %w", err)
+		}
+	}
+	return nil
 }
 
 var kst = time.FixedZone("KST", 9*60*60)
