@@ -44,7 +44,8 @@ type DB struct {
 	// Every replica must use the same value; set it before use.
 	Cutoff Cutoff
 
-	saves *group[saveArg] // SaveTransfer's group commit
+	saves   *group[saveArg]    // SaveTransfer's group commit
+	accepts *group[*acceptArg] // AcceptTransfer's
 }
 
 // Open connects to the database named by dsn: "postgres://…" or "postgresql://…"
@@ -79,6 +80,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	db := &DB{db: sqldb, q: newPrepared(sqldb), engine: engine, Now: time.Now}
 	db.saves = newGroup(maxSaveBatch, db.runSaves)
+	db.accepts = newGroup(maxAcceptBatch, db.runAccepts)
 	return db, nil
 }
 
@@ -111,6 +113,7 @@ func (db *DB) SQL() *sql.DB { return db.db }
 // Close closes the pool.
 func (db *DB) Close() error {
 	db.saves.close()
+	db.accepts.close()
 	db.q.Close()
 	return db.db.Close()
 }

@@ -89,84 +89,110 @@ func limitRows(t *obx.Transfer) (kind string, seqs []string) {
 	return limitWithdraw, []string{"", t.UserSeqNo}
 }
 
-// AcceptTransfer implements obx.TransferStore.
+// AcceptTransfer implements obx.TransferStore. Withdrawals and deposits
+// arriving together are accepted in one transaction (see group and
+// acceptBatch); a return claim, which locks the deposit it claims, is
+// accepted alone.
 func (db *DB) AcceptTransfer(ctx context.Context, t *obx.Transfer, lim obx.LimitUse, owner string, leaseUntil time.Time) (*obx.Transfer, error) {
-	var prior *obx.Transfer
-	err := db.transact(ctx, func(tx *sql.Tx) error {
-		prior = nil
-		p, err := scanTransfer(tx.QueryRowContext(ctx, `SELECT `+transferColumns+` FROM transfers
-			WHERE tsp_id = $1 AND tran_day = $2 AND bank_tran_id = $3`, t.TSPID, t.TranDay, t.BankTranID))
-		switch {
-		case err == nil:
-			prior = p
-			if p.RequestHash != t.RequestHash {
-				return obx.WrapError(obx.ECONFLICT, "bank_tran_id was already used today for another request", obx.ErrDuplicateTranID)
-			}
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("find transfer: %w", err)
-		}
+	if t.State == "" {
+		t.State = obx.TransferAccepted
+	}
+	if t.Kind == obx.TransferReturn {
+		var prior *obx.Transfer
+		err := db.transact(ctx, func(tx *sql.Tx) (err error) {
+			prior, err = db.acceptOne(ctx, tx, t, lim, owner, leaseUntil)
+			return err
+		})
+		return prior, err
+	}
+	a := &acceptArg{t: t, lim: lim, owner: owner, leaseUntil: leaseUntil}
+	err := db.accepts.do(ctx, a)
+	return a.prior, err
+}
 
-		if t.Kind == obx.TransferReturn {
-			// Updating the original deposit's row locks it, so that two claims of
-			// one deposit are decided one after the other.
-			if _, err := tx.ExecContext(ctx, `UPDATE transfers SET updated_at = updated_at WHERE id = $1`, string(t.Echo)); err != nil {
-				return fmt.Errorf("lock claimed deposit: %w", err)
-			}
-			var live int
-			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM transfers
-				WHERE tsp_id = $1 AND kind = $2 AND echo = $3 AND state <> $4`,
-				t.TSPID, obx.TransferReturn, string(t.Echo), obx.TransferFailed).Scan(&live)
-			if err != nil {
-				return fmt.Errorf("count claims: %w", err)
-			}
-			if live > 0 {
-				return obx.WrapError(obx.ECONFLICT, "the deposit was already claimed", obx.ErrAlreadyClaimed)
-			}
+func errDuplicate() error {
+	return obx.WrapError(obx.ECONFLICT, "bank_tran_id was already used today for another request", obx.ErrDuplicateTranID)
+}
+
+// acceptOne accepts t inside tx, statement by statement: the path for return
+// claims, for SQLite, and for a batch that failed as a whole.
+func (db *DB) acceptOne(ctx context.Context, tx *sql.Tx, t *obx.Transfer, lim obx.LimitUse, owner string, leaseUntil time.Time) (*obx.Transfer, error) {
+	p, err := scanTransfer(tx.QueryRowContext(ctx, `SELECT `+transferColumns+` FROM transfers
+		WHERE tsp_id = $1 AND tran_day = $2 AND bank_tran_id = $3`, t.TSPID, t.TranDay, t.BankTranID))
+	switch {
+	case err == nil:
+		if p.RequestHash != t.RequestHash {
+			return p, errDuplicate()
 		}
-		kind, seqs := limitRows(t)
-		for i, seq := range seqs {
-			limit, sentinel := lim.TSPDaily, obx.ErrTSPDailyLimit
-			if lim.Deposit {
-				sentinel = obx.ErrDepositDailyLimit
-			}
-			if i == 1 {
-				limit, sentinel = lim.UserDaily, obx.ErrUserDailyLimit
-			}
-			ok, err := db.consume(ctx, tx, t.TSPID, t.LimitDay, kind, seq, t.Amount, limit)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return obx.WrapError(obx.ELIMIT, "the amount exceeds the remaining daily limit", sentinel)
-			}
+		return p, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("find transfer: %w", err)
+	}
+
+	if t.Kind == obx.TransferReturn {
+		// Updating the original deposit's row locks it, so that two claims of
+		// one deposit are decided one after the other.
+		if _, err := tx.ExecContext(ctx, `UPDATE transfers SET updated_at = updated_at WHERE id = $1`, string(t.Echo)); err != nil {
+			return nil, fmt.Errorf("lock claimed deposit: %w", err)
 		}
-		now := db.Now().UTC()
-		if t.State == "" {
-			t.State = obx.TransferAccepted
-		}
-		t.CreatedAt, t.UpdatedAt = now, now
-		_, err = tx.ExecContext(ctx, `INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-				$22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`,
-			t.ID, t.TSPID, t.Kind, t.BankTranID, t.TranDay, t.LimitDay, t.RequestHash, t.Amount, t.UserSeqNo,
-			t.Debit.BankCode, t.Debit.AccountNum, t.Debit.FintechUseNum, t.Debit.HolderName, t.Debit.PrintContent,
-			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay,
-			t.Credit.BankCode, t.Credit.AccountNum, t.Credit.FintechUseNum, t.Credit.HolderName, t.Credit.PrintContent,
-			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay,
-			t.NameCheck, string(t.Echo), t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(now), db.ts(now),
-			t.CreditAfterBalance, owner, db.ts(leaseUntil))
-		if isUniqueViolation(err) {
-			// A concurrent request with the same bank_tran_id won; let the
-			// transaction rerun and find it.
-			return &retryError{err}
-		}
+		var live int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM transfers
+			WHERE tsp_id = $1 AND kind = $2 AND echo = $3 AND state <> $4`,
+			t.TSPID, obx.TransferReturn, string(t.Echo), obx.TransferFailed).Scan(&live)
 		if err != nil {
-			return fmt.Errorf("insert transfer: %w", err)
+			return nil, fmt.Errorf("count claims: %w", err)
 		}
-		return nil
-	})
-	return prior, err
+		if live > 0 {
+			return nil, obx.WrapError(obx.ECONFLICT, "the deposit was already claimed", obx.ErrAlreadyClaimed)
+		}
+	}
+	kind, seqs := limitRows(t)
+	for i, seq := range seqs {
+		limit, sentinel := lim.TSPDaily, obx.ErrTSPDailyLimit
+		if lim.Deposit {
+			sentinel = obx.ErrDepositDailyLimit
+		}
+		if i == 1 {
+			limit, sentinel = lim.UserDaily, obx.ErrUserDailyLimit
+		}
+		ok, err := db.consume(ctx, tx, t.TSPID, t.LimitDay, kind, seq, t.Amount, limit)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, obx.WrapError(obx.ELIMIT, "the amount exceeds the remaining daily limit", sentinel)
+		}
+	}
+	now := db.Now().UTC()
+	if t.State == "" {
+		t.State = obx.TransferAccepted
+	}
+	t.CreatedAt, t.UpdatedAt = now, now
+	_, err = tx.ExecContext(ctx, `INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+			$22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`,
+		db.transferRow(t, owner, leaseUntil)...)
+	if isUniqueViolation(err) {
+		// A concurrent request with the same bank_tran_id won; let the
+		// transaction rerun and find it.
+		return nil, &retryError{err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert transfer: %w", err)
+	}
+	return nil, nil
+}
+
+// transferRow is a transfer's row in the order of transferColumns, then its
+// lease.
+func (db *DB) transferRow(t *obx.Transfer, owner string, leaseUntil time.Time) []any {
+	return []any{t.ID, t.TSPID, t.Kind, t.BankTranID, t.TranDay, t.LimitDay, t.RequestHash, t.Amount, t.UserSeqNo,
+		t.Debit.BankCode, t.Debit.AccountNum, t.Debit.FintechUseNum, t.Debit.HolderName, t.Debit.PrintContent,
+		t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay,
+		t.Credit.BankCode, t.Credit.AccountNum, t.Credit.FintechUseNum, t.Credit.HolderName, t.Credit.PrintContent,
+		t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay,
+		t.NameCheck, string(t.Echo), t.State, t.Reversed, t.RspCode, t.RspMessage, db.ts(t.CreatedAt), db.ts(t.UpdatedAt),
+		t.CreditAfterBalance, owner, db.ts(leaseUntil)}
 }
 
 // retryError marks an error after which the whole transaction reruns.

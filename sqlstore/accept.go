@@ -1,0 +1,394 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/obxhub/obx"
+)
+
+// maxAcceptBatch bounds how many AcceptTransfer calls share a transaction.
+const maxAcceptBatch = 64
+
+// acceptArg is one AcceptTransfer call and its outcome.
+type acceptArg struct {
+	t          *obx.Transfer
+	lim        obx.LimitUse
+	owner      string
+	leaseUntil time.Time
+	prior      *obx.Transfer
+}
+
+// tranKey is what makes a transfer request unique: bank_tran_id per TSP per
+// day.
+type tranKey struct {
+	tsp     int64
+	day, id string
+}
+
+func keyOf(t *obx.Transfer) tranKey { return tranKey{t.TSPID, t.TranDay, t.BankTranID} }
+
+// runAccepts accepts a batch. Calls repeating a request key already in the
+// batch (a client retrying before its first attempt was answered) go to a
+// later round, where they find the first as their prior.
+func (db *DB) runAccepts(ctx context.Context, calls []*groupCall[*acceptArg]) {
+	for len(calls) > 0 {
+		seen := make(map[tranKey]bool, len(calls))
+		var now, later []*groupCall[*acceptArg]
+		for _, c := range calls {
+			k := keyOf(c.arg.t)
+			if seen[k] {
+				later = append(later, c)
+				continue
+			}
+			seen[k] = true
+			now = append(now, c)
+		}
+		db.acceptBatch(ctx, now)
+		calls = later
+	}
+}
+
+// acceptBatch accepts calls in one transaction. If the transaction fails as
+// a whole, each call is retried alone, so that one request whose write fails
+// cannot fail the others.
+func (db *DB) acceptBatch(ctx context.Context, calls []*groupCall[*acceptArg]) {
+	now := db.Now().UTC()
+	for _, c := range calls {
+		c.arg.t.CreatedAt, c.arg.t.UpdatedAt = now, now
+	}
+	run := db.acceptSQLite
+	if db.engine == Postgres {
+		run = db.acceptPostgres
+	}
+	var outcomes []error
+	err := db.transact(ctx, func(tx *sql.Tx) (err error) {
+		for _, c := range calls {
+			c.arg.prior = nil
+		}
+		outcomes, err = run(ctx, tx, calls)
+		return err
+	})
+	if err != nil && len(calls) > 1 && ctx.Err() == nil {
+		for _, c := range calls {
+			a := c.arg
+			c.err = db.transact(ctx, func(tx *sql.Tx) (err error) {
+				a.prior, err = db.acceptOne(ctx, tx, a.t, a.lim, a.owner, a.leaseUntil)
+				return err
+			})
+		}
+		return
+	}
+	for i, c := range calls {
+		if err != nil {
+			c.err, c.arg.prior = err, nil
+			continue
+		}
+		c.err = outcomes[i]
+	}
+}
+
+// acceptSQLite runs acceptOne for each call inside a savepoint, so that a
+// refused call leaves no write behind. SQLite runs in process: statements
+// cost no round trip, and one commit is what batching saves.
+func (db *DB) acceptSQLite(ctx context.Context, tx *sql.Tx, calls []*groupCall[*acceptArg]) ([]error, error) {
+	outcomes := make([]error, len(calls))
+	for i, c := range calls {
+		a := c.arg
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT accept`); err != nil {
+			return nil, err
+		}
+		a.prior, outcomes[i] = db.acceptOne(ctx, tx, a.t, a.lim, a.owner, a.leaseUntil)
+		if outcomes[i] != nil {
+			if e := (*obx.Error)(nil); !errors.As(outcomes[i], &e) {
+				return nil, outcomes[i] // not a refusal: the batch fails
+			}
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO accept`); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE accept`); err != nil {
+			return nil, err
+		}
+	}
+	return outcomes, nil
+}
+
+// limitKey names one limit_usage row.
+type limitKey struct {
+	tsp            int64
+	day, kind, seq string
+}
+
+func compareLimitKeys(a, b limitKey) int {
+	return cmp.Or(cmp.Compare(a.tsp, b.tsp), cmp.Compare(a.day, b.day), cmp.Compare(a.kind, b.kind), cmp.Compare(a.seq, b.seq))
+}
+
+// limitCheck is one limit a transfer counts against.
+type limitCheck struct {
+	key      limitKey
+	limit    int64 // 0: none, the use is only counted
+	sentinel error
+}
+
+// limitChecks returns the limits t counts against under lim, in the order
+// their refusals take precedence.
+func limitChecks(t *obx.Transfer, lim obx.LimitUse) []limitCheck {
+	kind, seqs := limitRows(t)
+	out := make([]limitCheck, len(seqs))
+	for i, seq := range seqs {
+		limit, sentinel := lim.TSPDaily, obx.ErrTSPDailyLimit
+		if lim.Deposit {
+			sentinel = obx.ErrDepositDailyLimit
+		}
+		if i == 1 {
+			limit, sentinel = lim.UserDaily, obx.ErrUserDailyLimit
+		}
+		out[i] = limitCheck{limitKey{t.TSPID, t.LimitDay, kind, seq}, limit, sentinel}
+	}
+	return out
+}
+
+// acceptPostgres accepts calls with a few statements for the whole batch:
+//
+//  1. one INSERT of every transfer, skipping those whose request key exists;
+//  2. for the skipped ones, one SELECT of the earlier transfers (a retry gets
+//     its original, a different request ErrDuplicateTranID);
+//  3. one upsert that creates, locks and reads every limit row involved, in
+//     key order so that replicas lock alike;
+//  4. in Go, each inserted transfer in turn takes its amount from its limits
+//     or is refused, exactly as one conditional UPDATE each would decide;
+//  5. one UPDATE of the limit rows, and one DELETE of the refused transfers.
+//
+// The limit rows are the hot ones (every withdrawal of a TSP counts against
+// its row): they are locked last, held for two statements and the commit,
+// and once per batch instead of once per transfer.
+func (db *DB) acceptPostgres(ctx context.Context, tx *sql.Tx, calls []*groupCall[*acceptArg]) ([]error, error) {
+	outcomes := make([]error, len(calls))
+	rows := make([][]any, len(calls))
+	for i, c := range calls {
+		rows[i] = db.transferRow(c.arg.t, c.arg.owner, c.arg.leaseUntil)
+	}
+	arrays, casts, err := columnArrays(rows)
+	if err != nil {
+		return nil, err
+	}
+	inserted := make(map[string]bool, len(calls))
+	if err := queryStrings(ctx, tx, func(id string) { inserted[id] = true },
+		`INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
+		SELECT * FROM unnest(`+casts+`)
+		ON CONFLICT (tsp_id, tran_day, bank_tran_id) DO NOTHING
+		RETURNING id`, arrays...); err != nil {
+		return nil, fmt.Errorf("insert transfers: %w", err)
+	}
+
+	if len(inserted) < len(calls) {
+		var tsps []int64
+		var days, ids []string
+		for _, c := range calls {
+			if !inserted[c.arg.t.ID] {
+				tsps, days, ids = append(tsps, c.arg.t.TSPID), append(days, c.arg.t.TranDay), append(ids, c.arg.t.BankTranID)
+			}
+		}
+		priors := map[tranKey]*obx.Transfer{}
+		rs, err := tx.QueryContext(ctx, `SELECT `+transferColumns+` FROM transfers
+			WHERE (tsp_id, tran_day, bank_tran_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]))`,
+			tsps, days, ids)
+		if err != nil {
+			return nil, fmt.Errorf("find transfers: %w", err)
+		}
+		for rs.Next() {
+			p, err := scanTransfer(rs)
+			if err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("find transfers: %w", err)
+			}
+			priors[keyOf(p)] = p
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, fmt.Errorf("find transfers: %w", err)
+		}
+		for i, c := range calls {
+			if inserted[c.arg.t.ID] {
+				continue
+			}
+			p := priors[keyOf(c.arg.t)]
+			switch {
+			case p == nil:
+				// The conflicting row was another transaction's, rolled back
+				// since: the batch reruns.
+				return nil, &retryError{fmt.Errorf("transfer %s neither inserted nor found", c.arg.t.ID)}
+			case p.RequestHash != c.arg.t.RequestHash:
+				outcomes[i] = errDuplicate()
+			}
+			c.arg.prior = p
+		}
+	}
+
+	// Limits of the inserted transfers.
+	checks := make([][]limitCheck, len(calls))
+	var keys []limitKey
+	for i, c := range calls {
+		if inserted[c.arg.t.ID] {
+			checks[i] = limitChecks(c.arg.t, c.arg.lim)
+			for _, lc := range checks[i] {
+				keys = append(keys, lc.key)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return outcomes, nil
+	}
+	slices.SortFunc(keys, compareLimitKeys)
+	keys = slices.Compact(keys)
+	var (
+		ktsp              []int64
+		kday, kkind, kseq []string
+	)
+	for _, k := range keys {
+		ktsp, kday, kkind, kseq = append(ktsp, k.tsp), append(kday, k.day), append(kkind, k.kind), append(kseq, k.seq)
+	}
+	used := make(map[limitKey]int64, len(keys))
+	rs, err := tx.QueryContext(ctx, `
+		INSERT INTO limit_usage (tsp_id, day, kind, user_seq_no, used)
+		SELECT k.tsp, k.day, k.kind, k.seq, 0 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS k(tsp, day, kind, seq)
+		ON CONFLICT (tsp_id, day, kind, user_seq_no) DO UPDATE SET used = limit_usage.used
+		RETURNING tsp_id, day, kind, user_seq_no, used`, ktsp, kday, kkind, kseq)
+	if err != nil {
+		return nil, fmt.Errorf("lock limits: %w", err)
+	}
+	for rs.Next() {
+		var k limitKey
+		var u int64
+		if err := rs.Scan(&k.tsp, &k.day, &k.kind, &k.seq, &u); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("lock limits: %w", err)
+		}
+		used[k] = u
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("lock limits: %w", err)
+	}
+
+	var refused []string
+	for i, c := range calls {
+		if checks[i] == nil {
+			continue
+		}
+		amount := c.arg.t.Amount
+		for _, lc := range checks[i] {
+			if lc.limit > 0 && used[lc.key]+amount > lc.limit {
+				outcomes[i] = obx.WrapError(obx.ELIMIT, "the amount exceeds the remaining daily limit", lc.sentinel)
+				break
+			}
+		}
+		if outcomes[i] != nil {
+			refused = append(refused, c.arg.t.ID)
+			continue
+		}
+		for _, lc := range checks[i] {
+			used[lc.key] += amount
+		}
+	}
+	var uused []int64
+	for _, k := range keys {
+		uused = append(uused, used[k])
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE limit_usage AS l SET used = v.used
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS v(tsp, day, kind, seq, used)
+		WHERE l.tsp_id = v.tsp AND l.day = v.day AND l.kind = v.kind AND l.user_seq_no = v.seq`,
+		ktsp, kday, kkind, kseq, uused); err != nil {
+		return nil, fmt.Errorf("consume limits: %w", err)
+	}
+	if len(refused) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM transfers WHERE id = ANY($1::text[])`, refused); err != nil {
+			return nil, fmt.Errorf("drop refused transfers: %w", err)
+		}
+	}
+	return outcomes, nil
+}
+
+// queryStrings runs a query returning one text column and calls fn for each
+// value.
+func queryStrings(ctx context.Context, tx *sql.Tx, fn func(string), query string, args ...any) error {
+	rs, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var s string
+		if err := rs.Scan(&s); err != nil {
+			return err
+		}
+		fn(s)
+	}
+	return rs.Err()
+}
+
+// columnArrays turns rows of values into one typed array per column, for
+// PostgreSQL's unnest, and the list of cast parameters ($1::text[], …) that
+// reads them back in order.
+func columnArrays(rows [][]any) (arrays []any, casts string, err error) {
+	if len(rows) == 0 {
+		return nil, "", nil
+	}
+	for j := range rows[0] {
+		if j > 0 {
+			casts += ", "
+		}
+		switch rows[0][j].(type) {
+		case string:
+			col, err := column[string](rows, j)
+			if err != nil {
+				return nil, "", err
+			}
+			arrays = append(arrays, col)
+			casts += fmt.Sprintf("$%d::text[]", j+1)
+		case int64:
+			col, err := column[int64](rows, j)
+			if err != nil {
+				return nil, "", err
+			}
+			arrays = append(arrays, col)
+			casts += fmt.Sprintf("$%d::bigint[]", j+1)
+		case bool:
+			col, err := column[bool](rows, j)
+			if err != nil {
+				return nil, "", err
+			}
+			arrays = append(arrays, col)
+			casts += fmt.Sprintf("$%d::boolean[]", j+1)
+		case time.Time:
+			col, err := column[time.Time](rows, j)
+			if err != nil {
+				return nil, "", err
+			}
+			arrays = append(arrays, col)
+			casts += fmt.Sprintf("$%d::timestamptz[]", j+1)
+		default:
+			return nil, "", fmt.Errorf("columnArrays: unsupported %T in column %d", rows[0][j], j)
+		}
+	}
+	return arrays, casts, nil
+}
+
+func column[T any](rows [][]any, j int) ([]T, error) {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		v, ok := r[j].(T)
+		if !ok {
+			return nil, fmt.Errorf("columnArrays: column %d holds %T and %T", j, rows[0][j], r[j])
+		}
+		out[i] = v
+	}
+	return out, nil
+}
