@@ -131,8 +131,8 @@ func (b *Bank) Balance(ctx context.Context, accountNum string) (*obx.Balance, er
 const accountColumns = `number, branch_code, holder_ci, holder_name, holder_type, type, product_name, currency, opened, matures, balance, closed`
 
 // account reads one account and its balance inside tx.
-func (b *Bank) account(ctx context.Context, tx *sql.Tx, num string) (*obx.BankAccount, int64, error) {
-	a, balance, err := b.scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE number = ?`, num))
+func (b *Bank) account(ctx context.Context, tx querier, num string) (*obx.BankAccount, int64, error) {
+	a, balance, err := b.scanAccount(tx.QueryRowContext(ctx, sqlSelectAccount, num))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, b.refuse(obx.BankRspNoAccount)
 	}

@@ -46,7 +46,8 @@ type Bank struct {
 	wdb *sql.DB // one connection, BEGIN IMMEDIATE: serializes writes
 	rdb *sql.DB // read-only connections; the same as wdb for ":memory:"
 
-	pageAsc, pageDesc *sql.Stmt // keyset history pages, prepared on rdb
+	pageAsc, pageDesc *sql.Stmt            // keyset history pages, prepared on rdb
+	hot               map[string]*sql.Stmt // an operation's statements, prepared on wdb
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close; releases calls blocked by faults
@@ -182,6 +183,9 @@ func (b *Bank) init(ctx context.Context, seed int64) error {
 	if err != nil {
 		return err
 	}
+	if err := b.prepareHot(ctx); err != nil {
+		return err
+	}
 	if b.pageAsc, err = b.rdb.PrepareContext(ctx, pageQuery(true)); err != nil {
 		return fmt.Errorf("prepare page query: %w", err)
 	}
@@ -201,6 +205,9 @@ func (b *Bank) Close() error {
 			if s != nil {
 				s.Close()
 			}
+		}
+		for _, s := range b.hot {
+			s.Close()
 		}
 		err = b.wdb.Close()
 		if b.rdb != b.wdb {

@@ -80,6 +80,7 @@ func (b *Bank) commitGroup(group []*groupWrite) {
 			return err
 		}
 		defer tx.Rollback()
+		ptx := b.prepared(tx)
 		for i, w := range group {
 			if len(group) == 1 {
 				errs[i] = w.fn(tx)
@@ -88,15 +89,15 @@ func (b *Bank) commitGroup(group []*groupWrite) {
 				}
 				break
 			}
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			if _, err := ptx.ExecContext(ctx, sqlSavepoint); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
 			if errs[i] = w.fn(tx); errs[i] != nil {
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+				if _, err := ptx.ExecContext(ctx, sqlRollbackTo); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+			if _, err := ptx.ExecContext(ctx, sqlRelease); err != nil {
 				return fmt.Errorf("release savepoint: %w", err)
 			}
 		}

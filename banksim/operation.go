@@ -80,7 +80,8 @@ func (b *Bank) apply(ctx context.Context, kind string, op obx.Operation) (*obx.O
 	}
 
 	var rec *opRecord
-	err = b.writeGrouped(ctx, func(tx *sql.Tx) error {
+	err = b.writeGrouped(ctx, func(wtx *sql.Tx) error {
+		tx := b.prepared(wtx)
 		prev, found, err := selectOperation(ctx, tx, op.ID)
 		if err != nil {
 			return err
@@ -111,7 +112,7 @@ func (b *Bank) apply(ctx context.Context, kind string, op obx.Operation) (*obx.O
 // execute decides and records a new operation inside tx: it either refuses it
 // or moves the money and appends the ledger row, and in both cases stores the
 // outcome under op.ID.
-func (b *Bank) execute(ctx context.Context, tx *sql.Tx, kind string, op obx.Operation) (*opRecord, error) {
+func (b *Bank) execute(ctx context.Context, tx querier, kind string, op obx.Operation) (*opRecord, error) {
 	now := b.now().UTC()
 	rec := &opRecord{
 		id: op.ID, kind: kind, account: op.AccountNum, amount: op.Amount,
@@ -144,7 +145,7 @@ func (b *Bank) execute(ctx context.Context, tx *sql.Tx, kind string, op obx.Oper
 			inout, after = "O", balance-op.Amount
 		}
 		rec.afterBalance = after
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance = ? WHERE number = ?`, after, op.AccountNum); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlUpdateBalance, after, op.AccountNum); err != nil {
 			return nil, fmt.Errorf("update balance: %w", err)
 		}
 		print := op.PrintContent
@@ -154,9 +155,7 @@ func (b *Bank) execute(ctx context.Context, tx *sql.Tx, kind string, op obx.Oper
 		if print == "" {
 			print = "오픈뱅킹"
 		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO transactions (account, at, inout, type, print_content, amount, after_balance, branch_name)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		res, err := tx.ExecContext(ctx, sqlInsertTransaction,
 			op.AccountNum, now.UnixMicro(), inout, "오픈뱅킹", print, op.Amount, after, "전자금융")
 		if err != nil {
 			return nil, fmt.Errorf("insert transaction: %w", err)
@@ -168,10 +167,7 @@ func (b *Bank) execute(ctx context.Context, tx *sql.Tx, kind string, op obx.Oper
 		rec.transactionID = sql.NullInt64{Int64: txID, Valid: true}
 	}
 
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO operations (id, kind, account, amount, status, rsp_code, message, after_balance,
-			holder_name, bank_tran_day, transaction_id, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, sqlInsertOperation,
 		rec.id, rec.kind, rec.account, rec.amount, rec.status, rec.rspCode, rec.message, rec.afterBalance,
 		rec.holderName, rec.bankTranDay, rec.transactionID, now.UnixMicro())
 	if err != nil {
@@ -204,13 +200,9 @@ func (r *opRecord) result() *obx.OperationResult {
 }
 
 // selectOperation returns the operation with id, and whether there is one.
-func selectOperation(ctx context.Context, tx *sql.Tx, id string) (*opRecord, bool, error) {
+func selectOperation(ctx context.Context, tx querier, id string) (*opRecord, bool, error) {
 	var r opRecord
-	err := tx.QueryRowContext(ctx, `
-		SELECT id, kind, account, amount, status, rsp_code, message, after_balance, holder_name,
-			bank_tran_day, transaction_id
-		FROM operations WHERE id = ?`, id,
-	).Scan(&r.id, &r.kind, &r.account, &r.amount, &r.status, &r.rspCode, &r.message, &r.afterBalance,
+	err := tx.QueryRowContext(ctx, sqlSelectOperation, id).Scan(&r.id, &r.kind, &r.account, &r.amount, &r.status, &r.rspCode, &r.message, &r.afterBalance,
 		&r.holderName, &r.bankTranDay, &r.transactionID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
