@@ -52,6 +52,10 @@ type TokenStore interface {
 	// Token returns the token of kind with signature, whether active or not
 	// and whether expired or not. ENOTFOUND if there is none.
 	Token(ctx context.Context, kind, signature string) (*TokenRecord, error)
+	// TokenWithClient returns the token like Token, with its client and the
+	// client's TSP, in one read: introspection does this on every API call.
+	// ENOTFOUND if any of the three is missing.
+	TokenWithClient(ctx context.Context, kind, signature string) (*TokenRecord, *Client, *TSP, error)
 	// DeactivateToken marks a token inactive: a code that was exchanged, a
 	// refresh token that was rotated. ENOTFOUND if there is none; ECONFLICT if
 	// it was already inactive, so that of two racing uses exactly one wins.

@@ -143,14 +143,20 @@ func (s *store) client(ctx context.Context, id string) (*client, error) {
 	} else if err != nil {
 		return nil, storeError(err)
 	}
-	if !c.RevokedAt.IsZero() {
-		return nil, fosite.ErrNotFound.WithHint("The client was revoked.")
-	}
 	tsp, err := s.participants.TSP(ctx, c.TSPID)
 	if obx.ErrorCode(err) == obx.ENOTFOUND {
 		return nil, fosite.ErrNotFound.WithWrap(err)
 	} else if err != nil {
 		return nil, storeError(err)
+	}
+	return usableClient(c, tsp)
+}
+
+// usableClient returns c as an OAuth client, or ErrNotFound if it was revoked
+// or its TSP is not active.
+func usableClient(c *obx.Client, tsp *obx.TSP) (*client, error) {
+	if !c.RevokedAt.IsZero() {
+		return nil, fosite.ErrNotFound.WithHint("The client was revoked.")
 	}
 	if tsp.Status != obx.TSPActive {
 		return nil, fosite.ErrNotFound.WithHint("The client's TSP is not active.").WithWrap(obx.ErrTSPSuspended)
@@ -215,7 +221,7 @@ func (s *store) create(ctx context.Context, kind, signature string, req fosite.R
 // loaded afresh. fosite.ErrNotFound if there is no such token or its client is
 // gone.
 func (s *store) load(ctx context.Context, kind, signature string) (*fosite.Request, *obx.TokenRecord, error) {
-	rec, err := s.tokens.Token(ctx, kind, signature)
+	rec, oc, tsp, err := s.tokens.TokenWithClient(ctx, kind, signature)
 	if obx.ErrorCode(err) == obx.ENOTFOUND {
 		return nil, nil, fosite.ErrNotFound
 	} else if err != nil {
@@ -225,7 +231,10 @@ func (s *store) load(ctx context.Context, kind, signature string) (*fosite.Reque
 	if err := json.Unmarshal(rec.Data, &sr); err != nil {
 		return nil, nil, storeError(fmt.Errorf("decode %s token: %w", kind, err))
 	}
-	c, err := s.client(ctx, sr.ClientID)
+	if sr.ClientID != oc.ID {
+		return nil, nil, storeError(fmt.Errorf("%s token: stored for client %q, recorded for %q", kind, sr.ClientID, oc.ID))
+	}
+	c, err := usableClient(oc, tsp)
 	if err != nil {
 		return nil, nil, err
 	}

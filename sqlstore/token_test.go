@@ -316,3 +316,39 @@ func TestConsentFlows(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenWithClient: introspection's one read returns the token exactly as
+// Token does, with the client and TSP as Client and TSP return them.
+func TestTokenWithClient(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		ctx := context.Background()
+		db := dbtest.Open(t, e)
+		tsp, c, u := newTokenFixture(t, db, "T991000009")
+		rec := tokenRecord(obx.TokenAccess, "sig-w", "req-w", c, u.SeqNo)
+		if err := db.CreateToken(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		gotRec, gotClient, gotTSP, err := db.TokenWithClient(ctx, obx.TokenAccess, "sig-w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRec, _ := db.Token(ctx, obx.TokenAccess, "sig-w")
+		wantClient, _ := db.Client(ctx, c.ID)
+		wantTSP, _ := db.TSP(ctx, tsp.ID)
+		if diff := cmp.Diff(wantRec, gotRec); diff != "" {
+			t.Errorf("token (-Token +TokenWithClient):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantClient, gotClient); diff != "" {
+			t.Errorf("client (-Client +TokenWithClient):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantTSP, gotTSP); diff != "" {
+			t.Errorf("TSP (-TSP +TokenWithClient):\n%s", diff)
+		}
+		if _, _, _, err := db.TokenWithClient(ctx, obx.TokenAccess, "sig-none"); obx.ErrorCode(err) != obx.ENOTFOUND {
+			t.Errorf("missing token: %v, want ENOTFOUND", err)
+		}
+		if _, _, _, err := db.TokenWithClient(ctx, obx.TokenRefresh, "sig-w"); obx.ErrorCode(err) != obx.ENOTFOUND {
+			t.Errorf("token of another kind: %v, want ENOTFOUND", err)
+		}
+	})
+}
