@@ -215,8 +215,9 @@ type TransferStore interface {
 	// ErrTSPDailyLimit, ErrUserDailyLimit or ErrDepositDailyLimit when the
 	// amount does not fit. For a TransferReturn, whose Echo names the
 	// original deposit's transfer id, ECONFLICT wrapping ErrAlreadyClaimed if
-	// another claim of that deposit is not failed.
-	AcceptTransfer(ctx context.Context, t *Transfer, lim LimitUse, owner string, leaseUntil time.Time) (prior *Transfer, err error)
+	// another claim of that deposit is not failed. When it records t, used is
+	// the TSP's and the customer's use of the day's limits counting t.
+	AcceptTransfer(ctx context.Context, t *Transfer, lim LimitUse, owner string, leaseUntil time.Time) (prior *Transfer, used Usage, err error)
 	// SaveTransfer records t's state and legs if owner still holds its lease.
 	// Moving to TransferFailed gives the amount back to the limits; moving to
 	// TransferCompleted records the interbank movement; both in the same

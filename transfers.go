@@ -160,11 +160,23 @@ func (s *Transfers) checkSub(ctx context.Context, c *Contract, ref SubBusinessRe
 	return nil
 }
 
+// Withdrawal is a withdrawal with what its answer reports besides the
+// transfer itself, so that answering needs no further reads.
+type Withdrawal struct {
+	*Transfer
+	// Account is the customer's account as registered with the TSP.
+	Account *Account
+	// LimitLeft is what remains of today's withdrawal limits after the
+	// transfer: the smaller of the TSP's and the customer's, or -1 when
+	// neither has a limit.
+	LimitLeft int64
+}
+
 // Withdraw accepts a withdrawal and drives it as far as the banks allow within
 // ctx. It returns the transfer in its current state: final, or still moving
 // (the caller answers "in progress" and recovery finishes it). A repeated
 // request returns the earlier transfer and moves no money.
-func (s *Transfers) Withdraw(ctx context.Context, p *Principal, req WithdrawRequest) (*Transfer, error) {
+func (s *Transfers) Withdraw(ctx context.Context, p *Principal, req WithdrawRequest) (*Withdrawal, error) {
 	if err := requireScope(p, ScopeTransfer, ScopeSA); err != nil {
 		return nil, err
 	}
@@ -219,7 +231,30 @@ func (s *Transfers) Withdraw(ctx context.Context, p *Principal, req WithdrawRequ
 		Credit: TransferLeg{BankCode: cntr.BankCode, AccountNum: cntr.AccountNum, HolderName: cntr.HolderName,
 			PrintContent: req.DpsPrint},
 	}
-	return s.accept(ctx, t, LimitUse{TSPDaily: c.DailyWithdrawLimit, UserDaily: c.UserDailyLimit})
+	t, used, err := s.accept(ctx, t, LimitUse{TSPDaily: c.DailyWithdrawLimit, UserDaily: c.UserDailyLimit})
+	if err != nil {
+		return nil, err
+	}
+	tspLeft, userLeft := leftOf(c.DailyWithdrawLimit, used.TSPWithdrawn), leftOf(c.UserDailyLimit, used.UserWithdrawn)
+	if used == (Usage{}) {
+		// A repeated request: what is left now.
+		if tspLeft, userLeft, err = s.Remaining(ctx, p.TSPID, t.UserSeqNo); err != nil {
+			return nil, err
+		}
+	}
+	left := tspLeft
+	if userLeft >= 0 && (left < 0 || userLeft < left) {
+		left = userLeft
+	}
+	return &Withdrawal{Transfer: t, Account: a, LimitLeft: left}, nil
+}
+
+// leftOf is what remains of limit after used, or -1 for no limit (0).
+func leftOf(limit, used int64) int64 {
+	if limit <= 0 {
+		return -1
+	}
+	return max(limit-used, 0)
 }
 
 // Deposit accepts one deposit item and drives it like Withdraw.
@@ -289,30 +324,33 @@ func (s *Transfers) Deposit(ctx context.Context, p *Principal, req DepositReques
 		Credit:    credit,
 		NameCheck: req.NameCheck,
 	}
-	return s.accept(ctx, t, LimitUse{TSPDaily: c.DailyDepositLimit, Deposit: true})
+	t, _, err = s.accept(ctx, t, LimitUse{TSPDaily: c.DailyDepositLimit, Deposit: true})
+	return t, err
 }
 
 // accept records t (or finds the request's earlier transfer) and drives it.
 // t is recorded already in state debiting: the debit is asked right after,
 // and a crash in between leaves it to recovery, which asks the bank first.
 // That saves a commit per transfer without a step going unrecorded.
-func (s *Transfers) accept(ctx context.Context, t *Transfer, lim LimitUse) (*Transfer, error) {
+//
+// used is the limits' use counting t, zero when t is a repeated request.
+func (s *Transfers) accept(ctx context.Context, t *Transfer, lim LimitUse) (_ *Transfer, used Usage, err error) {
 	if t.State == "" {
 		t.State = TransferDebiting
 	}
-	prior, err := s.Store.AcceptTransfer(ctx, t, lim, s.Owner, s.Now().Add(s.lease()))
+	prior, used, err := s.Store.AcceptTransfer(ctx, t, lim, s.Owner, s.Now().Add(s.lease()))
 	if err != nil {
-		return prior, err
+		return prior, Usage{}, err
 	}
 	if prior != nil {
-		return prior, nil // a retry: the original outcome, no money moves
+		return prior, Usage{}, nil // a retry: the original outcome, no money moves
 	}
 	s.drive(ctx, t, false)
 	if !TransferFinal(t.State) {
 		// Hand the transfer to recovery at once rather than at lease expiry.
 		s.Store.ReleaseTransfer(context.WithoutCancel(ctx), t.ID, s.Owner)
 	}
-	return t, nil
+	return t, used, nil
 }
 
 // Result returns a TSP's transfer by bank_tran_id and KST day.
@@ -686,7 +724,7 @@ func (s *Transfers) Claim(ctx context.Context, p *Principal, c ReturnClaim) (*Tr
 	if c.ClaimCode == ClaimOther {
 		// The recipient refuses: recorded as a transfer that failed before any
 		// bank was asked to move money.
-		prior, err := s.Store.AcceptTransfer(ctx, t, LimitUse{}, s.Owner, now.Add(s.lease()))
+		prior, _, err := s.Store.AcceptTransfer(ctx, t, LimitUse{}, s.Owner, now.Add(s.lease()))
 		if err != nil || prior != nil {
 			return prior, err
 		}
@@ -696,5 +734,6 @@ func (s *Transfers) Claim(ctx context.Context, p *Principal, c ReturnClaim) (*Tr
 		}
 		return t, nil
 	}
-	return s.accept(ctx, t, LimitUse{})
+	t, _, err = s.accept(ctx, t, LimitUse{})
+	return t, err
 }

@@ -158,7 +158,7 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, f kftc.Fields,
 		reqFin, reqNum, purpose, sub.Name, sub.Num, sub.BusinessNum, recvName, recvBank, recvAcct)
 	ctx, cancel := context.WithTimeout(r.Context(), driveTimeout)
 	defer cancel()
-	t, err := s.Transfers.Withdraw(ctx, p, obx.WithdrawRequest{
+	wd, err := s.Transfers.Withdraw(ctx, p, obx.WithdrawRequest{
 		BankTranID: tranID, TranDay: day, FintechUseNum: fin, WdBankCode: wdBank, WdAccountNum: wdAcct, UserSeqNo: seq,
 		CntrAccountNum: cntr, Amount: amt,
 		DpsPrint: dpsPrint, WdPrint: wdPrint, Sub: sub, Hash: hash,
@@ -166,6 +166,7 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, f kftc.Fields,
 	if err != nil {
 		return err
 	}
+	t := wd.Transfer
 	code, msg, bf := s.transferOutcome(t)
 	resp := withdrawResponse{
 		Envelope:             kftc.NewEnvelope(s.Now()),
@@ -184,16 +185,8 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request, f kftc.Fields,
 		TranAmt:              strconv.FormatInt(t.Amount, 10),
 	}
 	resp.RspCode, resp.RspMessage = code, msg
-	if a, err := s.Service.Accounts.Account(r.Context(), p.TSPID, t.Debit.FintechUseNum); err == nil {
-		resp.AccountAlias, resp.BankCodeSub = a.Alias, a.BranchCode
-	}
-	if tspLeft, userLeft, err := s.Transfers.Remaining(r.Context(), p.TSPID, t.UserSeqNo); err == nil {
-		left := tspLeft
-		if userLeft >= 0 && (left < 0 || userLeft < left) {
-			left = userLeft
-		}
-		resp.WdLimitRemainAmt = strconv.FormatInt(max(left, 0), 10)
-	}
+	resp.AccountAlias, resp.BankCodeSub = wd.Account.Alias, wd.Account.BranchCode
+	resp.WdLimitRemainAmt = strconv.FormatInt(max(wd.LimitLeft, 0), 10)
 	return s.reply(w, code, resp)
 }
 

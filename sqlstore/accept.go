@@ -21,7 +21,20 @@ type acceptArg struct {
 	lim        obx.LimitUse
 	owner      string
 	leaseUntil time.Time
-	prior      *obx.Transfer
+	prior      *obx.Transfer // out: the earlier transfer with t's request key
+	used       obx.Usage     // out: the limits' use counting t, when t is recorded
+}
+
+// setUsed records that limit row k stands at used after a's transfer.
+func (a *acceptArg) setUsed(k limitKey, used int64) {
+	switch {
+	case k.kind == limitDeposit:
+		a.used.TSPDeposited = used
+	case k.seq == "":
+		a.used.TSPWithdrawn = used
+	default:
+		a.used.UserWithdrawn = used
+	}
 }
 
 // tranKey is what makes a transfer request unique: bank_tran_id per TSP per
@@ -69,7 +82,7 @@ func (db *DB) acceptBatch(ctx context.Context, calls []*groupCall[*acceptArg]) {
 	var outcomes []error
 	err := db.transact(ctx, func(tx *sql.Tx) (err error) {
 		for _, c := range calls {
-			c.arg.prior = nil
+			c.arg.prior, c.arg.used = nil, obx.Usage{}
 		}
 		outcomes, err = run(ctx, tx, calls)
 		return err
@@ -77,16 +90,13 @@ func (db *DB) acceptBatch(ctx context.Context, calls []*groupCall[*acceptArg]) {
 	if err != nil && len(calls) > 1 && ctx.Err() == nil {
 		for _, c := range calls {
 			a := c.arg
-			c.err = db.transact(ctx, func(tx *sql.Tx) (err error) {
-				a.prior, err = db.acceptOne(ctx, tx, a.t, a.lim, a.owner, a.leaseUntil)
-				return err
-			})
+			c.err = db.transact(ctx, func(tx *sql.Tx) error { return db.acceptOne(ctx, tx, a) })
 		}
 		return
 	}
 	for i, c := range calls {
 		if err != nil {
-			c.err, c.arg.prior = err, nil
+			c.err, c.arg.prior, c.arg.used = err, nil, obx.Usage{}
 			continue
 		}
 		c.err = outcomes[i]
@@ -103,7 +113,7 @@ func (db *DB) acceptSQLite(ctx context.Context, tx *sql.Tx, calls []*groupCall[*
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT accept`); err != nil {
 			return nil, err
 		}
-		a.prior, outcomes[i] = db.acceptOne(ctx, tx, a.t, a.lim, a.owner, a.leaseUntil)
+		outcomes[i] = db.acceptOne(ctx, tx, a)
 		if outcomes[i] != nil {
 			if e := (*obx.Error)(nil); !errors.As(outcomes[i], &e) {
 				return nil, outcomes[i] // not a refusal: the batch fails
@@ -295,6 +305,7 @@ func (db *DB) acceptPostgres(ctx context.Context, tx *sql.Tx, calls []*groupCall
 		}
 		for _, lc := range checks[i] {
 			used[lc.key] += amount
+			c.arg.setUsed(lc.key, used[lc.key])
 		}
 	}
 	var uused []int64

@@ -52,7 +52,7 @@ func TestAcceptTransfersTogether(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p, err := db.AcceptTransfer(ctx, tr, lim, "a", time.Now().Add(time.Hour))
+				p, _, err := db.AcceptTransfer(ctx, tr, lim, "a", time.Now().Add(time.Hour))
 				results[i] = result{p, err}
 			}()
 		}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -46,6 +47,7 @@ type DB struct {
 
 	saves   *group[saveArg]    // SaveTransfer's group commit
 	accepts *group[*acceptArg] // AcceptTransfer's
+	cycles  sync.Map           // settlement cycle days known to have a row
 }
 
 // Open connects to the database named by dsn: "postgres://…" or "postgresql://…"
@@ -79,8 +81,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 	}
 	db := &DB{db: sqldb, q: newPrepared(sqldb), engine: engine, Now: time.Now}
-	db.saves = newGroup(maxSaveBatch, db.runSaves)
-	db.accepts = newGroup(maxAcceptBatch, db.runAccepts)
+	db.saves = newGroup(maxSaveBatch, groupWorkers, db.runSaves)
+	db.accepts = newGroup(maxAcceptBatch, groupWorkers, db.runAccepts)
 	return db, nil
 }
 

@@ -19,14 +19,19 @@ const groupTimeout = 30 * time.Second
 // one lock on each hot row (a TSP's limit, the settlement cycle) then serve
 // many transfers, so throughput grows with load, and a call still returns only
 // once its own write is durable (or definitely failed).
+//
+// Several batches may be in flight (workers): a batch's round trips and
+// commit wait on the network and the disk, and a single loop would leave the
+// database idle meanwhile. PostgreSQL then merges the batches' WAL flushes.
 type group[T any] struct {
-	calls chan *groupCall[T]
-	run   func(context.Context, []*groupCall[T]) // sets each call's err
-	max   int
+	calls   chan *groupCall[T]
+	run     func(context.Context, []*groupCall[T]) // sets each call's err
+	max     int
+	workers int
 
 	start sync.Once
 	quit  chan struct{}
-	done  chan struct{}
+	done  sync.WaitGroup
 }
 
 // groupCall is one caller's part of a batch.
@@ -36,16 +41,21 @@ type groupCall[T any] struct {
 	done chan struct{}
 }
 
-func newGroup[T any](max int, run func(context.Context, []*groupCall[T])) *group[T] {
-	return &group[T]{calls: make(chan *groupCall[T]), run: run, max: max,
-		quit: make(chan struct{}), done: make(chan struct{})}
+func newGroup[T any](max, workers int, run func(context.Context, []*groupCall[T])) *group[T] {
+	return &group[T]{calls: make(chan *groupCall[T]), run: run, max: max, workers: workers,
+		quit: make(chan struct{})}
 }
 
 // do adds arg to the next batch and waits for the batch's outcome for it. It
 // does not give up when ctx ends: by then the write may be committing, and
 // the caller must learn whether it was. A batch is bounded by groupTimeout.
 func (g *group[T]) do(ctx context.Context, arg T) error {
-	g.start.Do(func() { go g.loop() })
+	g.start.Do(func() {
+		g.done.Add(g.workers)
+		for range g.workers {
+			go g.loop()
+		}
+	})
 	c := &groupCall[T]{arg: arg, done: make(chan struct{})}
 	select {
 	case g.calls <- c:
@@ -59,7 +69,7 @@ func (g *group[T]) do(ctx context.Context, arg T) error {
 }
 
 func (g *group[T]) loop() {
-	defer close(g.done)
+	defer g.done.Done()
 	batch := make([]*groupCall[T], 0, g.max)
 	for {
 		batch = batch[:0]
@@ -87,15 +97,15 @@ func (g *group[T]) loop() {
 	}
 }
 
-// close stops the goroutine after its current batch.
+// close stops the workers after their current batches.
 func (g *group[T]) close() {
+	g.start.Do(func() {}) // no worker starts after this
 	close(g.quit)
-	started := true
-	g.start.Do(func() { started = false })
-	if started {
-		<-g.done
-	}
+	g.done.Wait()
 }
 
 // maxSaveBatch bounds how many SaveTransfer calls share a transaction.
 const maxSaveBatch = 128
+
+// groupWorkers is how many batches of one kind may be in flight at once.
+const groupWorkers = 4

@@ -97,7 +97,7 @@ func TestSettleRacesMovements(t *testing.T) {
 						Amount: int64(1 + n), UserSeqNo: "1000000001",
 						Debit:  obx.TransferLeg{BankCode: []string{"004", "088", "097"}[n%3], AccountNum: "1"},
 						Credit: obx.TransferLeg{BankCode: []string{"097", "004", "088"}[n%3], AccountNum: "2"}}
-					if _, err := db.AcceptTransfer(ctx, tr, obx.LimitUse{}, "test", day.Add(time.Hour)); err != nil {
+					if _, _, err := db.AcceptTransfer(ctx, tr, obx.LimitUse{}, "test", day.Add(time.Hour)); err != nil {
 						errs <- err
 						return
 					}
@@ -166,7 +166,7 @@ func TestMovementsFollowTheCutoff(t *testing.T) {
 				BankTranID: fmt.Sprintf("T991000005U%09d", i), TranDay: "20261120", LimitDay: "20261120", RequestHash: "h",
 				Amount: 100, UserSeqNo: "1000000001",
 				Debit: obx.TransferLeg{BankCode: "088", AccountNum: "1"}, Credit: obx.TransferLeg{BankCode: "097", AccountNum: "2"}}
-			if _, err := db.AcceptTransfer(ctx, tr, obx.LimitUse{}, "o", at.Add(time.Minute)); err != nil {
+			if _, _, err := db.AcceptTransfer(ctx, tr, obx.LimitUse{}, "o", at.Add(time.Minute)); err != nil {
 				t.Fatal(err)
 			}
 			tr.State = obx.TransferCompleted

@@ -297,13 +297,13 @@ func TestLimitsBeyondInt32(t *testing.T) {
 		tr := &obx.Transfer{ID: "T" + strings.Repeat("0", 19), TSPID: tsp.ID, Kind: obx.TransferDeposit,
 			BankTranID: "T991000001U000000001", TranDay: obx.KSTDay(now), LimitDay: obx.KSTDay(now),
 			RequestHash: "h", Amount: 2_500_000_000, Echo: []byte("{}")}
-		prior, err := db.AcceptTransfer(ctx, tr, obx.LimitUse{TSPDaily: 3_000_000_000, Deposit: true}, "me", now.Add(time.Minute))
+		prior, _, err := db.AcceptTransfer(ctx, tr, obx.LimitUse{TSPDaily: 3_000_000_000, Deposit: true}, "me", now.Add(time.Minute))
 		if err != nil || prior != nil {
 			t.Fatalf("AcceptTransfer under a 3,000,000,000 limit = %v, %v", prior, err)
 		}
 		tr2 := *tr
 		tr2.ID, tr2.BankTranID, tr2.State = "T"+strings.Repeat("1", 19), "T991000001U000000002", ""
-		if _, err := db.AcceptTransfer(ctx, &tr2, obx.LimitUse{TSPDaily: 3_000_000_000, Deposit: true}, "me", now.Add(time.Minute)); obx.ErrorCode(err) != obx.ELIMIT {
+		if _, _, err := db.AcceptTransfer(ctx, &tr2, obx.LimitUse{TSPDaily: 3_000_000_000, Deposit: true}, "me", now.Add(time.Minute)); obx.ErrorCode(err) != obx.ELIMIT {
 			t.Errorf("second 2,500,000,000 under a 3,000,000,000 limit: %v, want limit_exceeded", err)
 		}
 	})

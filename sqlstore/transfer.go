@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,28 +50,31 @@ const (
 // would type the limit as int4 and refuse limits above 2,147,483,647 won. The conditional UPDATE holds the row lock, so concurrent
 // transactions on any replica are serialized on it and can never exceed the
 // limit together.
-func (db *DB) consume(ctx context.Context, tx *sql.Tx, tspID int64, day, kind, seq string, amount, limit int64) (bool, error) {
+func (db *DB) consume(ctx context.Context, tx *sql.Tx, k limitKey, amount, limit int64) (used int64, ok bool, err error) {
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO limit_usage (tsp_id, day, kind, user_seq_no, used) VALUES ($1, $2, $3, $4, 0)
-		ON CONFLICT DO NOTHING`, tspID, day, kind, seq); err != nil {
-		return false, fmt.Errorf("limit row: %w", err)
+		ON CONFLICT DO NOTHING`, k.tsp, k.day, k.kind, k.seq); err != nil {
+		return 0, false, fmt.Errorf("limit row: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `
+	err = tx.QueryRowContext(ctx, `
 		UPDATE limit_usage SET used = used + $5
 		WHERE tsp_id = $1 AND day = $2 AND kind = $3 AND user_seq_no = $4
-			AND (CAST($6 AS BIGINT) <= 0 OR used + $5 <= CAST($6 AS BIGINT))`,
-		tspID, day, kind, seq, amount, limit)
-	if err != nil {
-		return false, fmt.Errorf("consume limit: %w", err)
+			AND (CAST($6 AS BIGINT) <= 0 OR used + $5 <= CAST($6 AS BIGINT))
+		RETURNING used`,
+		k.tsp, k.day, k.kind, k.seq, amount, limit).Scan(&used)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("consume limit: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return used, true, nil
 }
 
-func (db *DB) release(ctx context.Context, tx *sql.Tx, tspID int64, day, kind, seq string, amount int64) error {
+func (db *DB) release(ctx context.Context, tx *sql.Tx, k limitKey, amount int64) error {
 	_, err := tx.ExecContext(ctx, `
 		UPDATE limit_usage SET used = used - $5 WHERE tsp_id = $1 AND day = $2 AND kind = $3 AND user_seq_no = $4`,
-		tspID, day, kind, seq, amount)
+		k.tsp, k.day, k.kind, k.seq, amount)
 	if err != nil {
 		return fmt.Errorf("release limit: %w", err)
 	}
@@ -93,21 +97,19 @@ func limitRows(t *obx.Transfer) (kind string, seqs []string) {
 // arriving together are accepted in one transaction (see group and
 // acceptBatch); a return claim, which locks the deposit it claims, is
 // accepted alone.
-func (db *DB) AcceptTransfer(ctx context.Context, t *obx.Transfer, lim obx.LimitUse, owner string, leaseUntil time.Time) (*obx.Transfer, error) {
+func (db *DB) AcceptTransfer(ctx context.Context, t *obx.Transfer, lim obx.LimitUse, owner string, leaseUntil time.Time) (*obx.Transfer, obx.Usage, error) {
 	if t.State == "" {
 		t.State = obx.TransferAccepted
 	}
-	if t.Kind == obx.TransferReturn {
-		var prior *obx.Transfer
-		err := db.transact(ctx, func(tx *sql.Tx) (err error) {
-			prior, err = db.acceptOne(ctx, tx, t, lim, owner, leaseUntil)
-			return err
-		})
-		return prior, err
-	}
 	a := &acceptArg{t: t, lim: lim, owner: owner, leaseUntil: leaseUntil}
+	if t.Kind == obx.TransferReturn {
+		err := db.transact(ctx, func(tx *sql.Tx) (err error) {
+			return db.acceptOne(ctx, tx, a)
+		})
+		return a.prior, a.used, err
+	}
 	err := db.accepts.do(ctx, a)
-	return a.prior, err
+	return a.prior, a.used, err
 }
 
 func errDuplicate() error {
@@ -116,52 +118,49 @@ func errDuplicate() error {
 
 // acceptOne accepts t inside tx, statement by statement: the path for return
 // claims, for SQLite, and for a batch that failed as a whole.
-func (db *DB) acceptOne(ctx context.Context, tx *sql.Tx, t *obx.Transfer, lim obx.LimitUse, owner string, leaseUntil time.Time) (*obx.Transfer, error) {
+// It sets a's prior or used.
+func (db *DB) acceptOne(ctx context.Context, tx *sql.Tx, a *acceptArg) error {
+	t, lim := a.t, a.lim
+	a.prior, a.used = nil, obx.Usage{}
 	p, err := scanTransfer(tx.QueryRowContext(ctx, `SELECT `+transferColumns+` FROM transfers
 		WHERE tsp_id = $1 AND tran_day = $2 AND bank_tran_id = $3`, t.TSPID, t.TranDay, t.BankTranID))
 	switch {
 	case err == nil:
+		a.prior = p
 		if p.RequestHash != t.RequestHash {
-			return p, errDuplicate()
+			return errDuplicate()
 		}
-		return p, nil
+		return nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("find transfer: %w", err)
+		return fmt.Errorf("find transfer: %w", err)
 	}
 
 	if t.Kind == obx.TransferReturn {
 		// Updating the original deposit's row locks it, so that two claims of
 		// one deposit are decided one after the other.
 		if _, err := tx.ExecContext(ctx, `UPDATE transfers SET updated_at = updated_at WHERE id = $1`, string(t.Echo)); err != nil {
-			return nil, fmt.Errorf("lock claimed deposit: %w", err)
+			return fmt.Errorf("lock claimed deposit: %w", err)
 		}
 		var live int
 		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM transfers
 			WHERE tsp_id = $1 AND kind = $2 AND echo = $3 AND state <> $4`,
 			t.TSPID, obx.TransferReturn, string(t.Echo), obx.TransferFailed).Scan(&live)
 		if err != nil {
-			return nil, fmt.Errorf("count claims: %w", err)
+			return fmt.Errorf("count claims: %w", err)
 		}
 		if live > 0 {
-			return nil, obx.WrapError(obx.ECONFLICT, "the deposit was already claimed", obx.ErrAlreadyClaimed)
+			return obx.WrapError(obx.ECONFLICT, "the deposit was already claimed", obx.ErrAlreadyClaimed)
 		}
 	}
-	kind, seqs := limitRows(t)
-	for i, seq := range seqs {
-		limit, sentinel := lim.TSPDaily, obx.ErrTSPDailyLimit
-		if lim.Deposit {
-			sentinel = obx.ErrDepositDailyLimit
-		}
-		if i == 1 {
-			limit, sentinel = lim.UserDaily, obx.ErrUserDailyLimit
-		}
-		ok, err := db.consume(ctx, tx, t.TSPID, t.LimitDay, kind, seq, t.Amount, limit)
+	for _, lc := range limitChecks(t, lim) {
+		used, ok, err := db.consume(ctx, tx, lc.key, t.Amount, lc.limit)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
-			return nil, obx.WrapError(obx.ELIMIT, "the amount exceeds the remaining daily limit", sentinel)
+			return obx.WrapError(obx.ELIMIT, "the amount exceeds the remaining daily limit", lc.sentinel)
 		}
+		a.setUsed(lc.key, used)
 	}
 	now := db.Now().UTC()
 	if t.State == "" {
@@ -171,16 +170,16 @@ func (db *DB) acceptOne(ctx context.Context, tx *sql.Tx, t *obx.Transfer, lim ob
 	_, err = tx.ExecContext(ctx, `INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
 			$22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`,
-		db.transferRow(t, owner, leaseUntil)...)
+		db.transferRow(t, a.owner, a.leaseUntil)...)
 	if isUniqueViolation(err) {
 		// A concurrent request with the same bank_tran_id won; let the
 		// transaction rerun and find it.
-		return nil, &retryError{err}
+		return &retryError{err}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("insert transfer: %w", err)
+		return fmt.Errorf("insert transfer: %w", err)
 	}
-	return nil, nil
+	return nil
 }
 
 // transferRow is a transfer's row in the order of transferColumns, then its
@@ -252,13 +251,22 @@ func (db *DB) saveBatch(ctx context.Context, calls []*groupCall[saveArg]) {
 	for _, c := range calls {
 		c.arg.t.UpdatedAt = now
 	}
-	var saved map[string]bool
+	saved, ok := db.saveAtOnce(ctx, calls)
+	if ok {
+		for _, c := range calls {
+			if !saved[c.arg.t.ID] {
+				c.err = obx.Errorf(obx.ECONFLICT, "the transfer's lease was lost, or another driver moved it on")
+			}
+		}
+		return
+	}
 	err := db.transact(ctx, func(tx *sql.Tx) error {
 		var err error
 		if saved, err = db.updateStates(ctx, tx, calls); err != nil {
 			return err
 		}
 		var completed []*obx.Transfer
+		released := map[limitKey]int64{}
 		for _, c := range calls {
 			t := c.arg.t
 			if !saved[t.ID] {
@@ -266,14 +274,17 @@ func (db *DB) saveBatch(ctx context.Context, calls []*groupCall[saveArg]) {
 			}
 			switch t.State {
 			case obx.TransferFailed:
-				kind, seqs := limitRows(t)
-				for _, seq := range seqs {
-					if err := db.release(ctx, tx, t.TSPID, t.LimitDay, kind, seq, t.Amount); err != nil {
-						return err
-					}
+				for _, lc := range limitChecks(t, obx.LimitUse{}) {
+					released[lc.key] += t.Amount
 				}
 			case obx.TransferCompleted:
 				completed = append(completed, t)
+			}
+		}
+		// In key order, as acceptance locks them, so batches cannot deadlock.
+		for _, k := range slices.SortedFunc(maps.Keys(released), compareLimitKeys) {
+			if err := db.release(ctx, tx, k, released[k]); err != nil {
+				return err
 			}
 		}
 		return db.recordMovements(ctx, tx, completed)
@@ -317,38 +328,121 @@ func fromMask(state string) int32 {
 	return m
 }
 
+// The parts of a batch's UPDATE on PostgreSQL: the calls as arrays
+// (saveArrays), unnested as v, and the conditional update of t from v.
+const (
+	saveFrom = `unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+		$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[],
+		$15::text[], $16::timestamptz[], $17::bigint[])
+		AS v(id, owner, mask, drc, drm, dday, dholder, crc, crm, cday, cholder, state, reversed, rc, rm, updated, after)`
+	saveSet = `debit_rsp_code = v.drc, debit_rsp_message = v.drm, debit_day = v.dday, debit_holder = v.dholder,
+		credit_rsp_code = v.crc, credit_rsp_message = v.crm, credit_day = v.cday, credit_holder = v.cholder,
+		state = v.state, reversed = v.reversed, rsp_code = v.rc, rsp_message = v.rm,
+		updated_at = v.updated, credit_after_balance = v.after`
+)
+
+var saveWhere = `t.id = v.id AND t.lease_owner = v.owner AND (v.mask >> (` + stateRank + `)) & 1 = 1`
+
+func saveArrays(calls []*groupCall[saveArg]) []any {
+	var (
+		ids, owners, states, drc, drm, dday, dholder, crc, crm, cday, cholder, rc, rm []string
+		masks                                                                         []int32
+		reversed                                                                      []bool
+		updated                                                                       []time.Time
+		after                                                                         []int64
+	)
+	for _, c := range calls {
+		t := c.arg.t
+		ids, owners, masks = append(ids, t.ID), append(owners, c.arg.owner), append(masks, fromMask(t.State))
+		drc, drm, dday, dholder = append(drc, t.Debit.RspCode), append(drm, t.Debit.RspMessage), append(dday, t.Debit.BankTranDay), append(dholder, t.Debit.HolderName)
+		crc, crm, cday, cholder = append(crc, t.Credit.RspCode), append(crm, t.Credit.RspMessage), append(cday, t.Credit.BankTranDay), append(cholder, t.Credit.HolderName)
+		states, reversed, rc, rm = append(states, t.State), append(reversed, t.Reversed), append(rc, t.RspCode), append(rm, t.RspMessage)
+		updated, after = append(updated, t.UpdatedAt), append(after, t.CreditAfterBalance)
+	}
+	return []any{ids, owners, masks, drc, drm, dday, dholder, crc, crm, cday, cholder, states, reversed, rc, rm, updated, after}
+}
+
+// cycleOpened reports whether day's settlement cycle has a row, creating it
+// if need be; each process asks the database once per day.
+func (db *DB) cycleOpened(day string) bool {
+	if _, ok := db.cycles.Load(day); ok {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, day); err != nil {
+		return false
+	}
+	db.cycles.Store(day, true)
+	return true
+}
+
+// saveAtOnce saves calls on PostgreSQL in one statement, committed on its own:
+// one round trip instead of a transaction's five or more. It handles the
+// common saves, a step forward or a completion; it declines (ok false,
+// nothing written) a batch with a failure, which gives limits back, or a
+// completion whose settlement cycle this process has not yet seen open.
+//
+// A completion's movement is booked in the same statement under a share lock
+// on its cycle's row, as recordMovements does. Should the cycle have closed
+// meanwhile, the statement divides by the number of open cycles it found,
+// zero, and so fails as a whole; the batch then takes the transaction path,
+// which books into the next open cycle.
+func (db *DB) saveAtOnce(ctx context.Context, calls []*groupCall[saveArg]) (saved map[string]bool, ok bool) {
+	if db.engine != Postgres {
+		return nil, false
+	}
+	cycle := ""
+	for _, c := range calls {
+		switch c.arg.t.State {
+		case obx.TransferFailed:
+			return nil, false
+		case obx.TransferCompleted:
+			cycle = db.Cutoff.Day(c.arg.t.UpdatedAt)
+		}
+	}
+	if cycle != "" && !db.cycleOpened(cycle) {
+		return nil, false
+	}
+	args := saveArrays(calls)
+	query := `UPDATE transfers AS t SET ` + saveSet + ` FROM ` + saveFrom + ` WHERE ` + saveWhere + ` RETURNING t.id`
+	if cycle != "" {
+		args = append(args, cycle)
+		query = `WITH cyc AS (SELECT day FROM settlement_cycles WHERE day = $18 AND closed_at IS NULL FOR SHARE),
+			upd AS (UPDATE transfers AS t SET ` + saveSet + ` FROM ` + saveFrom + ` WHERE ` + saveWhere + `
+				RETURNING t.id, t.state, t.debit_bank, t.credit_bank, t.amount, t.updated_at),
+			mov AS (INSERT INTO interbank_movements (transfer_id, cycle_day, from_bank, to_bank, amount, created_at)
+				SELECT upd.id, cyc.day, upd.debit_bank, upd.credit_bank, upd.amount, upd.updated_at
+				FROM upd, cyc WHERE upd.state = 'completed')
+			SELECT upd.id FROM upd WHERE upd.state <> 'completed' OR 1 / (SELECT COUNT(*) FROM cyc) = 1`
+	}
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false
+	}
+	defer rows.Close()
+	saved = make(map[string]bool, len(calls))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, false
+		}
+		saved[id] = true
+	}
+	if rows.Err() != nil {
+		// Nothing was written: the statement failed as a whole.
+		return nil, false
+	}
+	return saved, true
+}
+
 // updateStates applies the calls' conditional UPDATEs and returns the ids of
 // the transfers it saved.
 func (db *DB) updateStates(ctx context.Context, tx *sql.Tx, calls []*groupCall[saveArg]) (map[string]bool, error) {
 	saved := make(map[string]bool, len(calls))
 	if db.engine == Postgres {
-		var (
-			ids, owners, states, drc, drm, dday, dholder, crc, crm, cday, cholder, rc, rm []string
-			masks                                                                         []int32
-			reversed                                                                      []bool
-			updated                                                                       []time.Time
-			after                                                                         []int64
-		)
-		for _, c := range calls {
-			t := c.arg.t
-			ids, owners, masks = append(ids, t.ID), append(owners, c.arg.owner), append(masks, fromMask(t.State))
-			drc, drm, dday, dholder = append(drc, t.Debit.RspCode), append(drm, t.Debit.RspMessage), append(dday, t.Debit.BankTranDay), append(dholder, t.Debit.HolderName)
-			crc, crm, cday, cholder = append(crc, t.Credit.RspCode), append(crm, t.Credit.RspMessage), append(cday, t.Credit.BankTranDay), append(cholder, t.Credit.HolderName)
-			states, reversed, rc, rm = append(states, t.State), append(reversed, t.Reversed), append(rc, t.RspCode), append(rm, t.RspMessage)
-			updated, after = append(updated, t.UpdatedAt), append(after, t.CreditAfterBalance)
-		}
-		rows, err := tx.QueryContext(ctx, `UPDATE transfers AS t SET
-				debit_rsp_code = v.drc, debit_rsp_message = v.drm, debit_day = v.dday, debit_holder = v.dholder,
-				credit_rsp_code = v.crc, credit_rsp_message = v.crm, credit_day = v.cday, credit_holder = v.cholder,
-				state = v.state, reversed = v.reversed, rsp_code = v.rc, rsp_message = v.rm,
-				updated_at = v.updated, credit_after_balance = v.after
-			FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[],
-				$15::text[], $16::timestamptz[], $17::bigint[])
-				AS v(id, owner, mask, drc, drm, dday, dholder, crc, crm, cday, cholder, state, reversed, rc, rm, updated, after)
-			WHERE t.id = v.id AND t.lease_owner = v.owner AND (v.mask >> (`+stateRank+`)) & 1 = 1
-			RETURNING t.id`,
-			ids, owners, masks, drc, drm, dday, dholder, crc, crm, cday, cholder, states, reversed, rc, rm, updated, after)
+		rows, err := tx.QueryContext(ctx, `UPDATE transfers AS t SET `+saveSet+` FROM `+saveFrom+`
+			WHERE `+saveWhere+` RETURNING t.id`, saveArrays(calls)...)
 		if err != nil {
 			return nil, fmt.Errorf("save transfers: %w", err)
 		}
@@ -407,9 +501,12 @@ func statesUpTo(state string) []string {
 }
 
 // recordMovements books completed transfers' interbank movements into the
-// first open settlement cycle from each one's day on. Incrementing the
-// cycle's row takes its lock, so a cycle being closed either already counts
-// the movements or is closed before them, never half.
+// first open settlement cycle from each one's day on. Booking holds a share
+// lock on the cycle's row and closing takes it exclusively, so a cycle being
+// closed either already holds the movements or is closed before them, never
+// half; and bookings, which share the lock, never wait for each other.
+// (The row's movements column, which an earlier version incremented under
+// the lock, is no longer kept: reports count the movement rows.)
 func (db *DB) recordMovements(ctx context.Context, tx *sql.Tx, ts []*obx.Transfer) error {
 	byDay := map[string][]*obx.Transfer{}
 	var days []string
@@ -422,7 +519,7 @@ func (db *DB) recordMovements(ctx context.Context, tx *sql.Tx, ts []*obx.Transfe
 	}
 	slices.Sort(days)
 	for _, d := range days {
-		cycle, err := db.openCycle(ctx, tx, d, len(byDay[d]))
+		cycle, err := db.openCycle(ctx, tx, d)
 		if err != nil {
 			return err
 		}
@@ -433,9 +530,9 @@ func (db *DB) recordMovements(ctx context.Context, tx *sql.Tx, ts []*obx.Transfe
 	return nil
 }
 
-// openCycle counts n movements into the first open cycle from day on and
-// returns that cycle's day.
-func (db *DB) openCycle(ctx context.Context, tx *sql.Tx, day string, n int) (string, error) {
+// openCycle share-locks the first open cycle from day on and returns its
+// day.
+func (db *DB) openCycle(ctx context.Context, tx *sql.Tx, day string) (string, error) {
 	at, err := time.Parse("20060102", day)
 	if err != nil {
 		return "", err
@@ -445,12 +542,19 @@ func (db *DB) openCycle(ctx context.Context, tx *sql.Tx, day string, n int) (str
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, d); err != nil {
 			return "", fmt.Errorf("open cycle: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET movements = movements + $2 WHERE day = $1 AND closed_at IS NULL`, d, n)
-		if err != nil {
-			return "", fmt.Errorf("count movements: %w", err)
+		// Under READ COMMITTED a lock that waited for a closing re-reads the
+		// row and finds it closed. SQLite has one writer: no lock is needed.
+		lock := ""
+		if db.engine == Postgres {
+			lock = " FOR SHARE"
 		}
-		if k, _ := res.RowsAffected(); k == 1 {
+		var open string
+		err := tx.QueryRowContext(ctx, `SELECT day FROM settlement_cycles WHERE day = $1 AND closed_at IS NULL`+lock, d).Scan(&open)
+		switch {
+		case err == nil:
 			return d, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", fmt.Errorf("lock cycle: %w", err)
 		}
 		at = at.AddDate(0, 0, 1)
 	}

@@ -54,7 +54,7 @@ func (h *settleHub) complete(t *testing.T, at time.Time, from, to string, amount
 		RequestHash: "h", Amount: amount, UserSeqNo: "1000000001",
 		Debit: obx.TransferLeg{BankCode: from, AccountNum: "1"}, Credit: obx.TransferLeg{BankCode: to, AccountNum: "2"},
 	}
-	if _, err := h.db.AcceptTransfer(ctx, tr, obx.LimitUse{}, "test", at.Add(time.Minute)); err != nil {
+	if _, _, err := h.db.AcceptTransfer(ctx, tr, obx.LimitUse{}, "test", at.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	tr.State, tr.RspCode = obx.TransferCompleted, obx.BankRspOK
