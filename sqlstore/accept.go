@@ -75,6 +75,15 @@ func (db *DB) acceptBatch(ctx context.Context, calls []*groupCall[*acceptArg]) {
 	for _, c := range calls {
 		c.arg.t.CreatedAt, c.arg.t.UpdatedAt = now, now
 	}
+	for _, c := range calls {
+		c.arg.prior, c.arg.used = nil, obx.Usage{}
+	}
+	if outcomes, ok := db.acceptAtOnce(ctx, calls); ok {
+		for i, c := range calls {
+			c.err = outcomes[i]
+		}
+		return
+	}
 	run := db.acceptSQLite
 	if db.engine == Postgres {
 		run = db.acceptPostgres
@@ -127,6 +136,155 @@ func (db *DB) acceptSQLite(ctx context.Context, tx *sql.Tx, calls []*groupCall[*
 		}
 	}
 	return outcomes, nil
+}
+
+// findPriors sets, for each call whose transfer was not inserted, the
+// earlier transfer with its request key, and its outcome: nil for a retry,
+// ErrDuplicateTranID for another request. A retryError if some earlier
+// transfer is gone (its transaction rolled back after blocking the insert).
+func findPriors(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, calls []*groupCall[*acceptArg], inserted map[string]bool, outcomes []error) error {
+	var tsps []int64
+	var days, ids []string
+	for _, c := range calls {
+		if !inserted[c.arg.t.ID] {
+			tsps, days, ids = append(tsps, c.arg.t.TSPID), append(days, c.arg.t.TranDay), append(ids, c.arg.t.BankTranID)
+		}
+	}
+	priors := map[tranKey]*obx.Transfer{}
+	rs, err := q.QueryContext(ctx, `SELECT `+transferColumns+` FROM transfers
+		WHERE (tsp_id, tran_day, bank_tran_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]))`,
+		tsps, days, ids)
+	if err != nil {
+		return fmt.Errorf("find transfers: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		p, err := scanTransfer(rs)
+		if err != nil {
+			return fmt.Errorf("find transfers: %w", err)
+		}
+		priors[keyOf(p)] = p
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("find transfers: %w", err)
+	}
+	for i, c := range calls {
+		if inserted[c.arg.t.ID] {
+			continue
+		}
+		p := priors[keyOf(c.arg.t)]
+		switch {
+		case p == nil:
+			return &retryError{fmt.Errorf("transfer %s neither inserted nor found", c.arg.t.ID)}
+		case p.RequestHash != c.arg.t.RequestHash:
+			outcomes[i] = errDuplicate()
+		}
+		c.arg.prior = p
+	}
+	return nil
+}
+
+// acceptAtOnce accepts calls on PostgreSQL in one statement committed on its
+// own: one round trip, and the TSP's limit row locked only for that
+// statement's commit. It handles the common case, where every new transfer
+// fits its limits: the statement inserts the transfers (skipping request keys
+// that exist), adds the inserted amounts to their limit rows, and divides by
+// zero if any row went over its limit, so that it fails as a whole. Declined
+// batches (ok false, nothing written) take the transaction path, which
+// decides transfer by transfer.
+func (db *DB) acceptAtOnce(ctx context.Context, calls []*groupCall[*acceptArg]) (outcomes []error, ok bool) {
+	if db.engine != Postgres {
+		return nil, false
+	}
+	rows := make([][]any, len(calls))
+	var (
+		lid, lday, lkind, lseq []string
+		ltsp, llim, lamount    []int64
+	)
+	for i, c := range calls {
+		rows[i] = db.transferRow(c.arg.t, c.arg.owner, c.arg.leaseUntil)
+		for _, lc := range limitChecks(c.arg.t, c.arg.lim) {
+			lid, ltsp, lday, lkind, lseq = append(lid, c.arg.t.ID), append(ltsp, lc.key.tsp), append(lday, lc.key.day), append(lkind, lc.key.kind), append(lseq, lc.key.seq)
+			llim, lamount = append(llim, lc.limit), append(lamount, c.arg.t.Amount)
+		}
+	}
+	arrays, casts, err := columnArrays(rows)
+	if err != nil {
+		return nil, false
+	}
+	n := len(arrays)
+	arrays = append(arrays, lid, ltsp, lday, lkind, lseq, llim, lamount)
+	query := fmt.Sprintf(`WITH ins AS (
+			INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
+			SELECT * FROM unnest(`+casts+`)
+			ON CONFLICT (tsp_id, tran_day, bank_tran_id) DO NOTHING
+			RETURNING id),
+		need AS (
+			SELECT l.tsp, l.day, l.kind, l.seq, MIN(NULLIF(l.lim, 0)) AS lim, SUM(l.amount) AS amount
+			FROM unnest($%d::text[], $%d::bigint[], $%d::text[], $%d::text[], $%d::text[], $%d::bigint[], $%d::bigint[])
+				AS l(id, tsp, day, kind, seq, lim, amount)
+			JOIN ins ON ins.id = l.id
+			GROUP BY l.tsp, l.day, l.kind, l.seq),
+		lim AS (
+			INSERT INTO limit_usage (tsp_id, day, kind, user_seq_no, used)
+			SELECT tsp, day, kind, seq, amount FROM need ORDER BY tsp, day, kind, seq
+			ON CONFLICT (tsp_id, day, kind, user_seq_no) DO UPDATE SET used = limit_usage.used + excluded.used
+			RETURNING tsp_id, day, kind, user_seq_no, used),
+		over AS (
+			SELECT COUNT(*) AS n FROM lim JOIN need
+				ON lim.tsp_id = need.tsp AND lim.day = need.day AND lim.kind = need.kind AND lim.user_seq_no = need.seq
+			WHERE lim.used > need.lim)
+		SELECT ins.id, 0, '', '', '', 0 FROM ins WHERE 1 / (1 - LEAST((SELECT n FROM over), 1)) = 1
+		UNION ALL
+		SELECT '', tsp_id, day, kind, user_seq_no, used FROM lim`, n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+	rs, err := db.db.QueryContext(ctx, query, arrays...)
+	if err != nil {
+		return nil, false
+	}
+	inserted := make(map[string]bool, len(calls))
+	used := map[limitKey]int64{}
+	for rs.Next() {
+		var id string
+		var k limitKey
+		var u int64
+		if err := rs.Scan(&id, &k.tsp, &k.day, &k.kind, &k.seq, &u); err != nil {
+			rs.Close()
+			return nil, false
+		}
+		if id != "" {
+			inserted[id] = true
+		} else {
+			used[k] = u
+		}
+	}
+	rs.Close()
+	if rs.Err() != nil {
+		return nil, false // the statement failed as a whole: nothing was written
+	}
+	// Committed. What is left to learn is read, not written.
+	outcomes = make([]error, len(calls))
+	for _, c := range calls {
+		if inserted[c.arg.t.ID] {
+			for _, lc := range limitChecks(c.arg.t, c.arg.lim) {
+				c.arg.setUsed(lc.key, used[lc.key])
+			}
+		}
+	}
+	if len(inserted) < len(calls) {
+		if err := findPriors(ctx, db.db, calls, inserted, outcomes); err != nil {
+			// Some request's earlier transfer is neither here nor gone for
+			// good: settle those calls one by one.
+			for i, c := range calls {
+				if !inserted[c.arg.t.ID] && c.arg.prior == nil {
+					a := c.arg
+					outcomes[i] = db.transact(ctx, func(tx *sql.Tx) error { return db.acceptOne(ctx, tx, a) })
+				}
+			}
+		}
+	}
+	return outcomes, true
 }
 
 // limitKey names one limit_usage row.
@@ -198,46 +356,8 @@ func (db *DB) acceptPostgres(ctx context.Context, tx *sql.Tx, calls []*groupCall
 	}
 
 	if len(inserted) < len(calls) {
-		var tsps []int64
-		var days, ids []string
-		for _, c := range calls {
-			if !inserted[c.arg.t.ID] {
-				tsps, days, ids = append(tsps, c.arg.t.TSPID), append(days, c.arg.t.TranDay), append(ids, c.arg.t.BankTranID)
-			}
-		}
-		priors := map[tranKey]*obx.Transfer{}
-		rs, err := tx.QueryContext(ctx, `SELECT `+transferColumns+` FROM transfers
-			WHERE (tsp_id, tran_day, bank_tran_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]))`,
-			tsps, days, ids)
-		if err != nil {
-			return nil, fmt.Errorf("find transfers: %w", err)
-		}
-		for rs.Next() {
-			p, err := scanTransfer(rs)
-			if err != nil {
-				rs.Close()
-				return nil, fmt.Errorf("find transfers: %w", err)
-			}
-			priors[keyOf(p)] = p
-		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return nil, fmt.Errorf("find transfers: %w", err)
-		}
-		for i, c := range calls {
-			if inserted[c.arg.t.ID] {
-				continue
-			}
-			p := priors[keyOf(c.arg.t)]
-			switch {
-			case p == nil:
-				// The conflicting row was another transaction's, rolled back
-				// since: the batch reruns.
-				return nil, &retryError{fmt.Errorf("transfer %s neither inserted nor found", c.arg.t.ID)}
-			case p.RequestHash != c.arg.t.RequestHash:
-				outcomes[i] = errDuplicate()
-			}
-			c.arg.prior = p
+		if err := findPriors(ctx, tx, calls, inserted, outcomes); err != nil {
+			return nil, err
 		}
 	}
 
