@@ -422,7 +422,12 @@ func (s *Transfers) drive(ctx context.Context, t *Transfer, recovering bool) {
 	save := func(state string) bool {
 		t.State = state
 		if err := s.Store.SaveTransfer(context.WithoutCancel(ctx), t, s.Owner); err != nil {
-			log.Warn("transfer not saved; another replica continues it", "transfer_id", t.ID, "state", state, "err", err)
+			if ErrorCode(err) == ECONFLICT {
+				log.Warn("transfer not saved: another driver has it", "transfer_id", t.ID, "state", state, "err", err)
+			} else {
+				// Recovery asks the bank again once the lease expires.
+				log.Error("transfer not saved; recovery will resume it", "transfer_id", t.ID, "state", state, "err", err)
+			}
 			return false
 		}
 		return true
