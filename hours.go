@@ -65,51 +65,78 @@ func NewHolidaySet(hs []Holiday) HolidaySet {
 	return s
 }
 
+// LocalTime is an instant read on one bank's calendar: what OpenDuring needs,
+// computed once per bank rather than once per place.
+type LocalTime struct {
+	Minute           int // minutes after local midnight
+	Today            string
+	Weekday          time.Weekday
+	Yesterday        string
+	YesterdayDay     time.Weekday
+	Holiday          bool // today is one of the bank's holidays
+	HolidayYesterday bool
+}
+
+// NewLocalTime reads t in loc against the bank's holidays.
+func NewLocalTime(t time.Time, loc *time.Location, holidays HolidaySet) LocalTime {
+	lt := t.In(loc)
+	y := lt.AddDate(0, 0, -1)
+	l := LocalTime{Minute: lt.Hour()*60 + lt.Minute(), Today: lt.Format(dateLayout), Weekday: lt.Weekday(),
+		Yesterday: y.Format(dateLayout), YesterdayDay: y.Weekday()}
+	l.Holiday, l.HolidayYesterday = holidays[l.Today], holidays[l.Yesterday]
+	return l
+}
+
 // OpenAt reports whether the place is open at t, read in loc, given the bank's
 // holidays. A period open at 22:00 on a date and closing at 02:00 counts
 // on the next date until 02:00, whatever that next date is (a holiday too).
 func (h *OpeningHours) OpenAt(t time.Time, loc *time.Location, holidays HolidaySet) bool {
-	lt := t.In(loc)
-	minute := lt.Hour()*60 + lt.Minute()
-	today := lt.Format(dateLayout)
-	for _, p := range h.periods(today, lt.Weekday(), holidays) {
-		if p.Close > p.Open {
-			if minute >= p.Open && minute < p.Close {
-				return true
-			}
-		} else if minute >= p.Open { // crosses midnight: the part before it
+	return h.OpenDuring(NewLocalTime(t, loc, holidays))
+}
+
+// OpenDuring is OpenAt for a time already read on the bank's calendar. It
+// runs for every candidate place of a nearby search, so it allocates nothing.
+func (h *OpeningHours) OpenDuring(l LocalTime) bool {
+	ps, dated, all := h.periodsOn(l.Today, l.Holiday)
+	if all {
+		return true
+	}
+	for _, p := range ps {
+		if !dated && p.Day != l.Weekday {
+			continue
+		}
+		if p.Close > p.Open && l.Minute >= p.Open && l.Minute < p.Close || p.Close <= p.Open && l.Minute >= p.Open {
 			return true
 		}
 	}
-	y := lt.AddDate(0, 0, -1)
-	for _, p := range h.periods(y.Format(dateLayout), y.Weekday(), holidays) {
-		if p.Close <= p.Open && minute < p.Close { // yesterday's period running past midnight
+	ps, dated, _ = h.periodsOn(l.Yesterday, l.HolidayYesterday) // a whole day ends at midnight
+	for _, p := range ps {
+		if !dated && p.Day != l.YesterdayDay {
+			continue
+		}
+		if p.Close <= p.Open && l.Minute < p.Close { // yesterday's period running past midnight
 			return true
 		}
 	}
 	return false
 }
 
-// periods returns the periods that start on date (a weekday).
-func (h *OpeningHours) periods(date string, day time.Weekday, holidays HolidaySet) []Period {
-	for _, e := range h.Exceptions {
-		if e.Date == date {
-			return e.Periods
+// periodsOn returns the periods that may start on date: an exception's
+// (dated: they apply whatever their Day), the weekly ones (only those of the
+// date's weekday apply), none on a holiday, or all for a 24-hour day.
+func (h *OpeningHours) periodsOn(date string, holiday bool) (ps []Period, dated, all bool) {
+	for i := range h.Exceptions {
+		if e := &h.Exceptions[i]; e.Date == date {
+			return e.Periods, true, false
 		}
 	}
 	if h.Always {
-		return []Period{{Day: day, Open: 0, Close: 1440}}
+		return nil, false, true
 	}
-	if h.ClosedOnHolidays && holidays[date] {
-		return nil
+	if h.ClosedOnHolidays && holiday {
+		return nil, false, false
 	}
-	var ps []Period
-	for _, p := range h.Weekly {
-		if p.Day == day {
-			ps = append(ps, p)
-		}
-	}
-	return ps
+	return h.Weekly, false, false
 }
 
 // validate appends the problems of h to r under record.

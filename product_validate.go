@@ -92,6 +92,10 @@ func ValidLocation(l Location) bool {
 		l.Lon >= -180 && l.Lon <= 180 && (l.Lat != 0 || l.Lon != 0)
 }
 
+// maxExchangeRate bounds a quote (KRW per unit), far above any real one, so
+// that comparisons across units cannot overflow.
+const maxExchangeRate = 10_000_000 * DecimalScale
+
 // maxRate bounds interest and fee rates: percent a year.
 const maxRate = 100 * DecimalScale
 
@@ -337,8 +341,8 @@ func (b *RateBoard) Validate() []Problem {
 			name      string
 			buy, sell Decimal
 		}{{"cash", x.CashBuy, x.CashSell}, {"spot", x.SpotBuy, x.SpotSell}} {
-			if side.buy <= 0 || side.sell <= 0 {
-				r.add(rec, side.name, "buy and sell rates must be positive")
+			if side.buy <= 0 || side.sell <= 0 || side.buy > maxExchangeRate || side.sell > maxExchangeRate {
+				r.add(rec, side.name, "buy and sell rates must be positive and at most 10,000,000 KRW")
 			} else if side.buy > side.sell {
 				r.add(rec, side.name, "the bank's buy rate is above its sell rate")
 			}

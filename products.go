@@ -11,9 +11,9 @@ import (
 // ProductIndex is the in-memory index that serves product queries. Products
 // keeps it current; package productindex implements it.
 type ProductIndex interface {
-	// SetCatalog makes c the bank's catalog in service, unless the index
-	// already holds a newer version.
-	SetCatalog(c *Catalog)
+	// SetCatalogs makes each of cs its bank's catalog in service, unless the
+	// index already holds a newer version.
+	SetCatalogs(cs ...*Catalog)
 	// SetRates makes b the bank's rate board in service, unless the index
 	// already holds a newer one.
 	SetRates(b *RateBoard)
@@ -50,7 +50,7 @@ func (p *Products) PublishCatalog(ctx context.Context, c *Catalog) (bool, error)
 		return false, fmt.Errorf("save catalog of bank %s: %w", c.BankCode, err)
 	}
 	if saved {
-		p.Index.SetCatalog(c)
+		p.Index.SetCatalogs(c)
 	}
 	return saved, nil
 }
@@ -142,6 +142,12 @@ func (p *Products) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("product heads: %w", err)
 	}
+	var stale []*Catalog
+	defer func() {
+		if len(stale) > 0 {
+			p.Index.SetCatalogs(stale...) // one rebuild of the index for all
+		}
+	}()
 	for _, h := range heads {
 		have := p.Index.Head(h.BankCode)
 		if h.Version > have.Version {
@@ -149,7 +155,7 @@ func (p *Products) Refresh(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("load catalog of bank %s: %w", h.BankCode, err)
 			}
-			p.Index.SetCatalog(c)
+			stale = append(stale, c)
 		}
 		if h.RatesQuotedAt.After(have.RatesQuotedAt) {
 			b, err := p.Store.Rates(ctx, h.BankCode, time.Time{})

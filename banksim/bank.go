@@ -39,6 +39,7 @@ type Config struct {
 // Bank is one simulated bank. It is safe for concurrent use.
 type Bank struct {
 	code, name string
+	dataSeed   int64 // Config.Seed: the demo data and the product catalog follow from it
 	now        func() time.Time
 	logger     *slog.Logger
 
@@ -78,12 +79,13 @@ func Open(ctx context.Context, cfg Config) (*Bank, error) {
 		return nil, obx.Errorf(obx.EINVALID, "Bank %s needs a database path.", cfg.Code)
 	}
 	b := &Bank{
-		code:   cfg.Code,
-		name:   cfg.Name,
-		now:    cfg.Now,
-		logger: cfg.Logger,
-		closed: make(chan struct{}),
-		rng:    rand.New(rand.NewPCG(uint64(cfg.Seed), faultStream)),
+		code:     cfg.Code,
+		name:     cfg.Name,
+		dataSeed: cfg.Seed,
+		now:      cfg.Now,
+		logger:   cfg.Logger,
+		closed:   make(chan struct{}),
+		rng:      rand.New(rand.NewPCG(uint64(cfg.Seed), faultStream)),
 	}
 	if b.name == "" {
 		b.name = DemoBankName(cfg.Code)
