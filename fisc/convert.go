@@ -257,8 +257,9 @@ func (r *reader) loan(record, kind string, w Loan) obx.Loan {
 	return l
 }
 
-// ToDomain returns the catalog w describes and the problems of the records
-// it could not read; with problems, the catalog must not be published.
+// ToDomain returns the catalog w describes and every problem of its records:
+// the fields it could not read, then what obx.Catalog.Validate finds, so one
+// report names every bad record. With problems, it must not be published.
 func (w *Catalog) ToDomain() (*obx.Catalog, []obx.Problem) {
 	r := &reader{}
 	c := &obx.Catalog{BankCode: w.BankCode, BankName: w.BankName, TimeZone: w.TimeZone}
@@ -332,11 +333,14 @@ func (w *Catalog) ToDomain() (*obx.Catalog, []obx.Problem) {
 			CustodyFee:      r.decimal(rec, "fundFeeDetail.custodyFee", f.FundFeeDetail.CustodyFee),
 			RedemptionFee:   r.decimal(rec, "fundFeeDetail.redemptionFee", f.FundFeeDetail.RedemptionFee)})
 	}
-	return c, r.ps
+	if len(r.ps) == 0 {
+		return c, c.Validate()
+	}
+	return c, append(r.ps, c.Validate()...)
 }
 
-// ToDomain returns the board w describes and the problems of the lines it
-// could not read.
+// ToDomain returns the board w describes and every problem of its lines:
+// those it could not read, then what obx.RateBoard.Validate finds.
 func (w *RateBoard) ToDomain() (*obx.RateBoard, []obx.Problem) {
 	r := &reader{}
 	b := &obx.RateBoard{BankCode: w.BankCode}
@@ -366,5 +370,8 @@ func (w *RateBoard) ToDomain() (*obx.RateBoard, []obx.Problem) {
 		}
 		b.Rates = append(b.Rates, er)
 	}
-	return b, r.ps
+	if len(r.ps) == 0 {
+		return b, b.Validate()
+	}
+	return b, append(r.ps, b.Validate()...)
 }
