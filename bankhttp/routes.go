@@ -16,6 +16,9 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /bank/v1/credits", s.apiHandler(s.handleCredit))
 	// Operation ids are the hub's own and not personal: they may be in the path.
 	s.mux.Handle("GET /bank/v1/operations/{id}", s.apiHandler(s.handleOperation))
+	// Product data, served when the bank publishes it (obx.CatalogSource).
+	s.mux.Handle("GET /bank/v1/products/catalog", s.apiHandler(s.handleCatalog))
+	s.mux.Handle("GET /bank/v1/products/rates", s.apiHandler(s.handleRates))
 	if s.faults != nil {
 		s.mux.Handle("GET /sim/v1/faults", s.apiHandler(s.handleFaultsGet))
 		s.mux.Handle("PUT /sim/v1/faults", s.apiHandler(s.handleFaultsPut))

@@ -40,6 +40,7 @@ type Config struct {
 // Bank is one simulated bank. It is safe for concurrent use.
 type Bank struct {
 	code, name string
+	dataSeed   int64 // Config.Seed: the demo data and the product catalog follow from it
 	now        func() time.Time
 	logger     *slog.Logger
 
@@ -86,6 +87,7 @@ func Open(ctx context.Context, cfg Config) (*Bank, error) {
 	b := &Bank{
 		code:          cfg.Code,
 		name:          cfg.Name,
+		dataSeed:      cfg.Seed,
 		now:           cfg.Now,
 		logger:        cfg.Logger,
 		closed:        make(chan struct{}),

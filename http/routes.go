@@ -38,6 +38,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.kftcRoute(mux, "POST", "/v2.0/inquiry/remit_list", s.handleRemitList, oob, sa)
 	s.kftcRoute(mux, "GET", "/v2.0/transfer/user_remain_amt", s.handleUserRemainAmt, login, inquiry, transfer, sa)
 	mux.HandleFunc("/v2.0/", s.handleNoSuchAPI)
+	if s.Products != nil { // the public product-data API (products.go)
+		s.productRoutes(mux)
+	}
 	if s.AdminToken != "" { // the stop-gap admin API (admin.go): absent without a token
 		mux.HandleFunc("GET /admin/v1/settlements/{date}", s.adminRoute(s.handleGetSettlement))
 		mux.HandleFunc("POST /admin/v1/settlements/{date}", s.adminRoute(s.handleCloseSettlement))

@@ -42,6 +42,11 @@ type Server struct {
 	// this static bearer token; Settlements serves its settlement routes.
 	AdminToken  string
 	Settlements Settlements
+	// Products, when set, serves the public product-data API
+	// (products.go) from the in-memory index; ProductHistory answers its
+	// history endpoints from the store.
+	Products       ProductReader
+	ProductHistory ProductHistory
 }
 
 // Handler returns the hub's root handler with every route and middleware.

@@ -77,7 +77,7 @@ func (s *Server) parseAuthorize(ctx context.Context, in url.Values) (*authReques
 	var scopes []string
 	for _, sc := range scopeList(params.Get("scope")) {
 		switch {
-		case sc == obx.ScopeOOB || sc == obx.ScopeSA:
+		case sc == obx.ScopeOOB || sc == obx.ScopeSA || sc == obx.ScopeProducts:
 		case !slices.Contains(userScopes, sc), !slices.Contains(c.c.Scopes, sc):
 			return nil, fail(fmt.Errorf("%w: %q", errUnregisteredScope, sc))
 		default:

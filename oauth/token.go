@@ -139,7 +139,7 @@ type userTokenResponse struct {
 }
 
 // institutionTokenResponse is the body of a successful client_credentials
-// grant (scope oob or sa).
+// grant (scope oob, sa or products).
 type institutionTokenResponse struct {
 	AccessToken   string `json:"access_token"`
 	TokenType     string `json:"token_type"`
@@ -178,7 +178,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("%w: no scope", errParams)
 		}
 		for _, sc := range scopes {
-			if sc != obx.ScopeOOB && sc != obx.ScopeSA {
+			if sc != obx.ScopeOOB && sc != obx.ScopeSA && sc != obx.ScopeProducts {
 				return fmt.Errorf("%w: %q", errUserScope, sc)
 			}
 		}

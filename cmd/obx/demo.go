@@ -130,7 +130,7 @@ func seedDemo(ctx context.Context, h *hub, dir, base string, seed int64) (*demoS
 		if err != nil {
 			return nil, err
 		}
-		scopes := []string{obx.ScopeLogin, obx.ScopeInquiry, obx.ScopeTransfer, obx.ScopeOOB}
+		scopes := []string{obx.ScopeLogin, obx.ScopeInquiry, obx.ScopeTransfer, obx.ScopeOOB, obx.ScopeProducts}
 		if d.selfAuth {
 			scopes = append(scopes, obx.ScopeSA)
 		}

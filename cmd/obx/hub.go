@@ -20,6 +20,7 @@ import (
 	"github.com/obxhub/obx/banksim"
 	obxhttp "github.com/obxhub/obx/http"
 	"github.com/obxhub/obx/oauth"
+	"github.com/obxhub/obx/productindex"
 	"github.com/obxhub/obx/sqlstore"
 )
 
@@ -100,6 +101,8 @@ type hub struct {
 	sims      map[string]*banksim.Bank
 	oauth     *oauth.Server
 	transfers *obx.Transfers
+	products  *obx.Products
+	index     *productindex.Index
 	handler   http.Handler
 
 	stop context.CancelFunc // stops the background jobs
@@ -111,6 +114,15 @@ const purgeEvery = 10 * time.Minute
 
 // recoverEvery is how often a replica looks for transfers to recover.
 const recoverEvery = time.Second
+
+// productPullEvery is how often the hub pulls each bank's product data;
+// catalogs are conditional requests, so an unchanged one costs a 304.
+// productRefreshEvery is how often a replica loads versions that another
+// replica stored (a bank's push lands on one replica only).
+const (
+	productPullEvery    = time.Minute
+	productRefreshEvery = 5 * time.Second
+)
 
 // replicaID names this process in transfer leases.
 func replicaID() string {
@@ -168,7 +180,12 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			TLSHandshakeTimeout: 5 * time.Second,
 		},
 	}
+	sources := map[string]obx.CatalogSource{} // where each bank's product data is pulled from
+	pushTokens := map[string]string{}         // banks that may push product data
 	for _, b := range cfg.Banks {
+		if b.Token != "" {
+			pushTokens[b.Code] = b.Token
+		}
 		if b.URL != "" {
 			c, err := bankhttp.NewClient(bankhttp.Config{
 				Code: b.Code, Name: b.Name, BaseURL: b.URL, Token: b.Token, HTTPClient: httpClient,
@@ -177,6 +194,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 				return nil, fmt.Errorf("bank %s: %w", b.Code, err)
 			}
 			h.banks.Add(guard, c)
+			sources[b.Code] = c
 			continue
 		}
 		sim, err := banksim.Open(ctx, banksim.Config{
@@ -188,7 +206,17 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		}
 		h.sims[b.Code] = sim
 		h.banks.Add(guard, sim)
+		sources[b.Code] = sim
 	}
+
+	// Product data: load what is stored, then pull every bank once before
+	// serving, so a fresh hub answers product queries at once.
+	h.index = productindex.New()
+	h.products = &obx.Products{Store: h.db, Index: h.index, Logger: cfg.Logger}
+	if err := h.products.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	h.products.PullAll(ctx, sources)
 
 	secret, err := h.db.Secret(ctx, "oauth-hmac", func() ([]byte, error) {
 		b := make([]byte, 32)
@@ -218,7 +246,11 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		Ready:     func(ctx context.Context) error { return h.db.SQL().PingContext(ctx) },
 		Logger:    cfg.Logger,
 		Metrics:   metrics,
+
+		Products:       h.index,
+		ProductHistory: h.db,
 	}
+	srv.Mounts = append(srv.Mounts, &bankhttp.PushReceiver{Products: h.products, Tokens: pushTokens, Logger: cfg.Logger})
 	srv.AdminToken, srv.Settlements = cfg.Settle.AdminToken, &sqlstore.Cycles{DB: h.db, Cutoff: cfg.Settle.Cutoff}
 	h.db.Cutoff = cfg.Settle.Cutoff // movements are booked into the business day the cut-off gives
 	if cfg.Sandbox {
@@ -249,6 +281,29 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			case <-jobCtx.Done():
 				return
 			case <-t.C:
+			}
+		}
+	}()
+	// Every replica pulls product data (publication is idempotent by content,
+	// so replicas pulling at once store each version once) and loads what
+	// others stored.
+	h.jobs.Add(1)
+	go func() {
+		defer h.jobs.Done()
+		pull := time.NewTicker(productPullEvery)
+		defer pull.Stop()
+		refresh := time.NewTicker(productRefreshEvery)
+		defer refresh.Stop()
+		for {
+			select {
+			case <-jobCtx.Done():
+				return
+			case <-pull.C:
+				h.products.PullAll(jobCtx, sources)
+			case <-refresh.C:
+				if err := h.products.Refresh(jobCtx); err != nil && jobCtx.Err() == nil {
+					cfg.Logger.Warn("product index refresh", "err", err)
+				}
 			}
 		}
 	}()

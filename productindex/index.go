@@ -1,0 +1,171 @@
+// Package productindex serves the public product data of every bank from
+// memory. Product queries are the hub's highest-volume, lowest-risk traffic,
+// so they never reach the database: the index holds an immutable snapshot of
+// every bank's catalog and rate board, with a spatial grid over branches and
+// ATMs, and a publication builds a new snapshot and swaps it in atomically.
+// Readers never lock and never see a half-updated index.
+package productindex
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/obxhub/obx"
+)
+
+// Index is the in-memory product index. The zero value is empty and ready.
+type Index struct {
+	mu   sync.Mutex // serializes writers; readers only load snap
+	snap atomic.Pointer[snapshot]
+}
+
+var _ obx.ProductIndex = (*Index)(nil)
+
+// New returns an empty index.
+func New() *Index { return &Index{} }
+
+// bank is one bank's data in a snapshot. Its fields never change once the
+// snapshot is published.
+type bank struct {
+	obx.BankProducts
+	holidays obx.HolidaySet
+}
+
+// snapshot is the whole index at one moment.
+type snapshot struct {
+	banks    map[string]*bank
+	codes    []string // sorted
+	branches *grid
+	atms     *grid
+}
+
+func (ix *Index) load() *snapshot {
+	if s := ix.snap.Load(); s != nil {
+		return s
+	}
+	return &snapshot{banks: map[string]*bank{}, branches: newGrid(nil), atms: newGrid(nil)}
+}
+
+// SetCatalogs implements obx.ProductIndex. It rebuilds the spatial grids
+// once for all of cs, which takes about a tenth of a second for a hundred
+// thousand places: catalogs change rarely, and a replica loading every bank
+// at start passes them together.
+func (ix *Index) SetCatalogs(cs ...*obx.Catalog) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	old := ix.load()
+	var bs []*bank
+	for _, c := range cs {
+		prev := old.banks[c.BankCode]
+		if prev != nil && prev.Catalog.Version > c.Version {
+			continue
+		}
+		b := &bank{BankProducts: obx.BankProducts{Catalog: c, Location: c.Location()}, holidays: obx.NewHolidaySet(c.Holidays)}
+		if prev != nil {
+			b.Rates = prev.Rates
+		}
+		bs = append(bs, b)
+	}
+	if len(bs) > 0 {
+		ix.snap.Store(old.with(bs, true))
+	}
+}
+
+// SetRates implements obx.ProductIndex. The grids are shared with the
+// previous snapshot: a rate board changes no place.
+func (ix *Index) SetRates(r *obx.RateBoard) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	old := ix.load()
+	prev := old.banks[r.BankCode]
+	if prev != nil && prev.Rates != nil && prev.Rates.QuotedAt.After(r.QuotedAt) {
+		return
+	}
+	b := &bank{}
+	if prev != nil {
+		*b = *prev
+	} else {
+		c := &obx.Catalog{BankCode: r.BankCode}
+		b.Catalog, b.Location, b.holidays = c, c.Location(), obx.HolidaySet{}
+	}
+	b.Rates = r
+	ix.snap.Store(old.with([]*bank{b}, false))
+}
+
+// with returns a copy of s with bs in place of their banks, rebuilding the
+// grids if places changed.
+func (s *snapshot) with(bs []*bank, places bool) *snapshot {
+	n := &snapshot{banks: make(map[string]*bank, len(s.banks)+len(bs)), branches: s.branches, atms: s.atms}
+	for code, old := range s.banks {
+		n.banks[code] = old
+	}
+	for _, b := range bs {
+		n.banks[b.Catalog.BankCode] = b
+	}
+	for code := range n.banks {
+		n.codes = append(n.codes, code)
+	}
+	slices.Sort(n.codes)
+	if places {
+		var branches, atms []place
+		for _, code := range n.codes {
+			bk := n.banks[code]
+			for i := range bk.Catalog.Branches {
+				br := &bk.Catalog.Branches[i]
+				branches = append(branches, place{bank: bk, branch: br, loc: br.Location, hours: &br.Hours, services: br.Services, access: br.Accessibility})
+			}
+			for i := range bk.Catalog.ATMs {
+				a := &bk.Catalog.ATMs[i]
+				atms = append(atms, place{bank: bk, atm: a, loc: a.Location, hours: &a.Hours, services: a.Services, access: a.Accessibility})
+			}
+		}
+		n.branches, n.atms = newGrid(branches), newGrid(atms)
+	}
+	return n
+}
+
+// Head implements obx.ProductIndex.
+func (ix *Index) Head(code string) obx.ProductHead {
+	b := ix.load().banks[code]
+	if b == nil {
+		return obx.ProductHead{BankCode: code}
+	}
+	h := obx.ProductHead{BankCode: code, Version: b.Catalog.Version}
+	if b.Rates != nil {
+		h.RatesQuotedAt = b.Rates.QuotedAt
+	}
+	return h
+}
+
+// Bank returns the data in service for a bank, and false if it has
+// published none.
+func (ix *Index) Bank(code string) (*obx.BankProducts, bool) {
+	b := ix.load().banks[code]
+	if b == nil {
+		return nil, false
+	}
+	return &b.BankProducts, true
+}
+
+// Banks returns the codes of every bank with data in service, sorted.
+func (ix *Index) Banks() []string { return slices.Clone(ix.load().codes) }
+
+// selected returns the banks of s that codes names (all if empty), in code
+// order, and the newest publication time among them.
+func (s *snapshot) selected(codes []string) ([]*bank, time.Time) {
+	var out []*bank
+	var mod time.Time
+	for _, code := range s.codes {
+		if len(codes) > 0 && !slices.Contains(codes, code) {
+			continue
+		}
+		b := s.banks[code]
+		out = append(out, b)
+		if m := b.Modified(); m.After(mod) {
+			mod = m
+		}
+	}
+	return out, mod
+}
