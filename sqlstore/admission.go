@@ -519,3 +519,5 @@ func (db *DB) SaveSubBusinessAudited(ctx context.Context, s *obx.SubBusiness, e 
 		return db.appendAudit(ctx, tx, e)
 	})
 }
+
+var _ obx.AdmissionRepository = (*DB)(nil)
