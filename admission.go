@@ -493,7 +493,7 @@ type AdmissionStore interface {
 	UpdateAdmission(ctx context.Context, tspID int64, fn func(f *AdmissionFile) (*AuditEntry, error)) (*AdmissionFile, error)
 	// Queue lists the files in state, oldest change first.
 	Queue(ctx context.Context, state string, limit int) ([]*AdmissionSummary, error)
-	// RecordSandboxSuccess ticks the TSP's checklist line for api, if any and
-	// not ticked yet.
+	// RecordSandboxSuccess records the TSP's first successful sandbox call
+	// of api, which ticks its checklist line.
 	RecordSandboxSuccess(ctx context.Context, tspID int64, api string, at time.Time) error
 }

@@ -43,7 +43,9 @@ func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandle
 		}
 		if err != nil {
 			s.kftcError(w, r, err, nil)
+			return
 		}
+		s.tick(r, p, path)
 	})
 	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		s.gatewayError(w, kftc.CodeMethod, "")

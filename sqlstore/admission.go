@@ -404,12 +404,14 @@ func (db *DB) QueueCounts(ctx context.Context) (map[string]int, error) {
 	return out, err
 }
 
-// RecordSandboxSuccess implements obx.AdmissionStore. It is not audited: it
-// records the TSP's own calls, not anyone's decision, and the reviewer's
-// confirmation of the checklist is.
+// RecordSandboxSuccess implements obx.AdmissionStore. The first success
+// counts, whether it comes before or after the application names the API.
+// It is not audited: it records the TSP's own calls, not anyone's decision,
+// and the reviewer's confirmation of the checklist is.
 func (db *DB) RecordSandboxSuccess(ctx context.Context, tspID int64, api string, at time.Time) error {
-	_, err := db.q.ExecContext(ctx, `UPDATE functional_checks SET passed_at = $3
-		WHERE tsp_id = $1 AND api = $2 AND passed_at IS NULL`, tspID, api, db.ts(at))
+	_, err := db.q.ExecContext(ctx, `INSERT INTO functional_checks (tsp_id, api, passed_at) VALUES ($1, $2, $3)
+		ON CONFLICT (tsp_id, api) DO UPDATE SET passed_at = COALESCE(functional_checks.passed_at, excluded.passed_at)`,
+		tspID, api, db.ts(at))
 	if err != nil {
 		return fmt.Errorf("record sandbox success: %w", err)
 	}

@@ -129,9 +129,9 @@ func TestAdmissionSandboxChecklist(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		db.RecordSandboxSuccess(ctx, tsp.ID, "/v2.0/not/applied", t0)
+		db.RecordSandboxSuccess(ctx, tsp.ID, "/v2.0/account/list", t0) // before the application names it
 		f, _ := db.AdmissionFile(ctx, tsp.ID)
-		if len(f.Checks) != 2 || !f.Checks[1].PassedAt.Equal(t0) || !f.Checks[0].PassedAt.IsZero() {
+		if len(f.Checks) != 3 || !f.Checks[0].PassedAt.Equal(t0) || !f.Checks[1].PassedAt.IsZero() || !f.Checks[2].PassedAt.Equal(t0) {
 			t.Errorf("checks %+v", f.Checks)
 		}
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	obxhttp "github.com/obxhub/obx/http"
 	"github.com/obxhub/obx/oauth"
 	"github.com/obxhub/obx/sqlstore"
+	"github.com/obxhub/obx/web"
 )
 
 // newLogger returns a slog logger writing text (for people) or JSON (for log
@@ -91,6 +93,8 @@ type hubConfig struct {
 	AccessTTL   time.Duration
 	Logger      *slog.Logger
 	Settle      settleConfig // the admin API and the settlement cut-off
+	BaseURL     string       // the hub's public URL, for links in mail and logs
+	Secure      bool         // served over HTTPS: session cookies are Secure
 }
 
 // hub is the assembled system: database, banks, OAuth server and HTTP handler.
@@ -100,6 +104,7 @@ type hub struct {
 	sims      map[string]*banksim.Bank
 	oauth     *oauth.Server
 	transfers *obx.Transfers
+	admission *obx.Admissions
 	handler   http.Handler
 
 	stop context.CancelFunc // stops the background jobs
@@ -220,6 +225,19 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		Metrics:   metrics,
 	}
 	srv.AdminToken, srv.Settlements = cfg.Settle.AdminToken, &sqlstore.Cycles{DB: h.db, Cutoff: cfg.Settle.Cutoff}
+	srv.Checklist = h.db
+	webKey, err := h.db.Secret(ctx, "web-key", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Now: time.Now,
+		NewCredentials: oauth.NewClientCredentials, HashSecret: oauth.HashSecret, NewUseCode: newUseCode}
+	srv.Mounts = append(srv.Mounts, &web.Server{Admissions: h.admission, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db,
+		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL})
 	h.db.Cutoff = cfg.Settle.Cutoff // movements are booked into the business day the cut-off gives
 	if cfg.Sandbox {
 		sb := &obxhttp.Sandbox{Faults: map[string]http.Handler{}}
@@ -271,6 +289,14 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		}
 	}()
 	return h, nil
+}
+
+// newUseCode returns a random client_use_code: "T" and nine digits.
+func newUseCode() string {
+	var b [8]byte
+	rand.Read(b[:])
+	n := binary.BigEndian.Uint64(b[:]) % 1_000_000_000
+	return fmt.Sprintf("T%09d", n)
 }
 
 // callResult names how a bank call ended, for metrics.
