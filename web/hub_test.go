@@ -29,7 +29,7 @@ import (
 )
 
 // testHub is the whole hub (KFTC API, OAuth, portal and console) on a fresh
-// SQLite database with two simulated banks, over real HTTP.
+// SQLite database with two banks, one sandbox and one live, over real HTTP.
 type testHub struct {
 	db  *sqlstore.DB
 	srv *httptest.Server
@@ -44,13 +44,16 @@ func newHub(t testing.TB) *testHub {
 	h := &testHub{db: dbtest.Open(t, dbtest.Engines()[0]), log: &strings.Builder{}}
 	guard := bankguard.Config{Timeout: 5 * time.Second}
 	dir := bankguard.New(guard)
-	for _, code := range []string{"097", "088"} {
+	// 097 stands for the simulated banks of the sandbox, 088 for a live connection.
+	for code, env := range map[string]string{"097": obx.EnvSandbox, "088": obx.EnvLive} {
 		b, err := banksim.Open(ctx, banksim.Config{Code: code, Seed: 1, DSN: filepath.Join(t.TempDir(), code+".db")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { b.Close() })
-		dir.Add(guard, b)
+		g := guard
+		g.Env = env
+		dir.Add(g, b)
 	}
 	o, err := oauth.New(oauth.Config{Participants: h.db, Accounts: h.db, Tokens: h.db, Flows: h.db, Banks: dir,
 		Secret: []byte("0123456789abcdef0123456789abcdef"), Sandbox: true})

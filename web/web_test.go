@@ -24,6 +24,15 @@ func application(apis ...string) url.Values {
 		"aml": {"1"}, "complaint_handling": {"1"}}
 }
 
+// realName asks bank for the holder of one of its demo business accounts,
+// which touches the bank itself, and returns the answer's rsp_code.
+func realName(t *testing.T, c *hubtest.TSP, token, bank string) string {
+	t.Helper()
+	return hubtest.Code(c.Post(t, token, "/v2.0/inquiry/real_name", map[string]any{"bank_tran_id": c.BankTranID(),
+		"bank_code_std": bank, "account_num": banksim.DemoTSPAccounts(bank)[0].Number, "account_holder_info_type": "N",
+		"account_holder_info": "", "tran_dtime": hubtest.TranDtime()}))
+}
+
 // fileID returns the console's id of the TSP with client_use_code.
 func (h *testHub) fileID(t *testing.T, code string) string {
 	t.Helper()
@@ -54,6 +63,12 @@ func TestAdmissionOverHTTP(t *testing.T) {
 	tok := sandbox.InstitutionToken(t, "oob")
 	if m := sandbox.Get(t, tok, "/v2.0/bank/status", nil); hubtest.Code(m) != "A0000" {
 		t.Fatalf("sandbox call: %v", m)
+	}
+	if code := realName(t, sandbox, tok, "097"); code != "A0000" {
+		t.Errorf("sandbox credentials at a sandbox bank: %s", code)
+	}
+	if code := realName(t, sandbox, tok, "088"); code == "A0000" {
+		t.Error("sandbox credentials reached a live bank")
 	}
 
 	// The application: bad input is refused with a message and saves nothing.
@@ -135,6 +150,15 @@ func TestAdmissionOverHTTP(t *testing.T) {
 	liveTok := live.InstitutionToken(t, "oob")
 	if m := live.Get(t, liveTok, "/v2.0/bank/status", nil); hubtest.Code(m) != "A0000" {
 		t.Fatalf("live call: %v", m)
+	}
+	if code := realName(t, live, liveTok, "088"); code != "A0000" {
+		t.Errorf("live credentials at a live bank: %s", code)
+	}
+	if code := realName(t, live, liveTok, "097"); code == "A0000" {
+		t.Error("live credentials reached a sandbox bank")
+	}
+	if code := realName(t, sandbox, sandbox.InstitutionToken(t, "oob"), "088"); code == "A0000" {
+		t.Error("after go-live, sandbox credentials reached a live bank")
 	}
 
 	// Suspension takes effect on the next call and the next token request.

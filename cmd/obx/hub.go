@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -95,6 +96,24 @@ type hubConfig struct {
 	Settle      settleConfig // the admin API and the settlement cut-off
 	BaseURL     string       // the hub's public URL, for links in mail and logs
 	Secure      bool         // served over HTTPS: session cookies are Secure
+	// LiveBanks are the codes of live bank connections. When there are any,
+	// only live credentials reach them and only sandbox credentials reach
+	// the other (simulated) banks; with none, as in the demo, every bank
+	// serves both, so a TSP taken live has somewhere to go.
+	LiveBanks []string
+}
+
+// bankGuard returns the guard of bank code: g with the environment that
+// may reach it.
+func (cfg hubConfig) bankGuard(g bankguard.Config, code string) bankguard.Config {
+	switch {
+	case len(cfg.LiveBanks) == 0:
+	case slices.Contains(cfg.LiveBanks, code):
+		g.Env = obx.EnvLive
+	default:
+		g.Env = obx.EnvSandbox
+	}
+	return g
 }
 
 // hub is the assembled system: database, banks, OAuth server and HTTP handler.
@@ -181,7 +200,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("bank %s: %w", b.Code, err)
 			}
-			h.banks.Add(guard, c)
+			h.banks.Add(cfg.bankGuard(guard, b.Code), c)
 			continue
 		}
 		sim, err := banksim.Open(ctx, banksim.Config{
@@ -192,7 +211,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			return nil, fmt.Errorf("simulated bank %s: %w", b.Code, err)
 		}
 		h.sims[b.Code] = sim
-		h.banks.Add(guard, sim)
+		h.banks.Add(cfg.bankGuard(guard, b.Code), sim)
 	}
 
 	secret, err := h.db.Secret(ctx, "oauth-hmac", func() ([]byte, error) {
