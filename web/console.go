@@ -153,56 +153,83 @@ func (s *Server) renderFile(w http.ResponseWriter, r *http.Request, v *visitor, 
 	return nil
 }
 
-// handleFileAction runs one workflow action on a TSP's file. A refused
+// actionInput is what a workflow action may need, read from a console form
+// or an admin API request.
+type actionInput struct {
+	Reasons string            `json:"reasons"` // approve, reject
+	Text    string            `json:"text"`    // note
+	Reason  string            `json:"reason"`  // functional_return; suspend, terminate (a rule code)
+	Note    string            `json:"note"`    // suspend, reinstate, terminate
+	Part    string            `json:"part"`    // deficiency
+	Title   string            `json:"title"`   // deficiency
+	Bank    string            `json:"bank"`    // guarantee
+	Limit   int64             `json:"limit"`   // guarantee
+	Terms   obx.ContractTerms `json:"-"`       // contract
+}
+
+// fileAction runs one workflow action on a TSP's file and returns what to
+// tell the user. The console's forms and the admin API both come here.
+func (s *Server) fileAction(ctx context.Context, a obx.Actor, id int64, action string, in actionInput) (string, error) {
+	adm := s.Admissions
+	var err error
+	var done string
+	switch action {
+	case "review":
+		err, done = ignore(adm.StartReview(ctx, a, id)), "Review started."
+	case "approve":
+		err, done = ignore(adm.Decide(ctx, a, id, true, in.Reasons)), "Application approved."
+	case "reject":
+		err, done = ignore(adm.Decide(ctx, a, id, false, in.Reasons)), "Application rejected."
+	case "note":
+		err, done = ignore(adm.AddNote(ctx, a, id, in.Text)), "Note added."
+	case "functional_confirm":
+		err, done = ignore(adm.ConfirmFunctionalCheck(ctx, a, id)), "Functional test passed."
+	case "functional_return":
+		err, done = ignore(adm.ReturnFunctionalCheck(ctx, a, id, in.Reason)), "Functional test returned."
+	case "deficiency":
+		err, done = ignore(adm.AddDeficiency(ctx, a, id, in.Part, in.Title)), "Deficiency recorded."
+	case "security_pass":
+		err, done = ignore(adm.PassSecurityCheck(ctx, a, id)), "Security check passed."
+	case "contract":
+		err, done = ignore(adm.SetContract(ctx, a, id, in.Terms)), "Contract recorded."
+	case "guarantee":
+		err, done = ignore(adm.AgreeBankGuarantee(ctx, a, id, in.Bank, in.Limit)), "Bank guarantee recorded."
+	case "golive":
+		err, done = ignore(adm.GoLive(ctx, a, id)), "The TSP is live."
+	case "suspend":
+		err, done = ignore(adm.Suspend(ctx, a, id, in.Reason, in.Note)), "The TSP is suspended on every replica."
+	case "reinstate":
+		err, done = ignore(adm.Reinstate(ctx, a, id, in.Note)), "The TSP is live again."
+	case "terminate":
+		err, done = ignore(adm.Terminate(ctx, a, id, in.Reason, in.Note)), "The TSP is terminated."
+	default:
+		return "", obx.Errorf(obx.ENOTFOUND, "No such action.")
+	}
+	return done, err
+}
+
+// handleFileAction runs one workflow action from a console form. A refused
 // action shows the file again with the reason, and changes nothing.
 func (s *Server) handleFileAction(w http.ResponseWriter, r *http.Request, v *visitor) error {
 	id, err := tspID(r)
 	if err != nil {
 		return err
 	}
-	ctx, a, adm := r.Context(), v.actor, s.Admissions
 	form := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
-	var done string
-	switch r.PathValue("action") {
-	case "review":
-		err, done = ignore(adm.StartReview(ctx, a, id)), "Review started."
-	case "approve":
-		err, done = ignore(adm.Decide(ctx, a, id, true, form("reasons"))), "Application approved."
-	case "reject":
-		err, done = ignore(adm.Decide(ctx, a, id, false, form("reasons"))), "Application rejected."
-	case "note":
-		err, done = ignore(adm.AddNote(ctx, a, id, form("text"))), "Note added."
-	case "functional_confirm":
-		err, done = ignore(adm.ConfirmFunctionalCheck(ctx, a, id)), "Functional test passed."
-	case "functional_return":
-		err, done = ignore(adm.ReturnFunctionalCheck(ctx, a, id, form("reason"))), "Functional test returned."
-	case "deficiency":
-		err, done = ignore(adm.AddDeficiency(ctx, a, id, form("part"), form("title"))), "Deficiency recorded."
-	case "security_pass":
-		err, done = ignore(adm.PassSecurityCheck(ctx, a, id)), "Security check passed."
+	in := actionInput{Reasons: form("reasons"), Text: form("text"), Reason: form("reason"), Note: form("note"),
+		Part: form("part"), Title: form("title"), Bank: form("bank")}
+	action := r.PathValue("action")
+	switch action {
 	case "contract":
-		var t obx.ContractTerms
-		if t, err = contractTerms(r); err == nil {
-			_, err = adm.SetContract(ctx, a, id, t)
+		if in.Terms, err = contractTerms(r); err != nil {
+			return s.afterAction(w, r, v, id, err, "")
 		}
-		done = "Contract recorded."
 	case "guarantee":
-		var limit int64
-		if limit, err = parseAmount(form("limit"), "limit"); err == nil {
-			_, err = adm.AgreeBankGuarantee(ctx, a, id, form("bank"), limit)
+		if in.Limit, err = parseAmount(form("limit"), "limit"); err != nil {
+			return s.afterAction(w, r, v, id, err, "")
 		}
-		done = "Bank guarantee recorded."
-	case "golive":
-		err, done = ignore(adm.GoLive(ctx, a, id)), "The TSP is live."
-	case "suspend":
-		err, done = ignore(adm.Suspend(ctx, a, id, form("reason"), form("note"))), "The TSP is suspended on every replica."
-	case "reinstate":
-		err, done = ignore(adm.Reinstate(ctx, a, id, form("note"))), "The TSP is live again."
-	case "terminate":
-		err, done = ignore(adm.Terminate(ctx, a, id, form("reason"), form("note"))), "The TSP is terminated."
-	default:
-		return obx.Errorf(obx.ENOTFOUND, "No such action.")
 	}
+	done, err := s.fileAction(r.Context(), v.actor, id, action, in)
 	return s.afterAction(w, r, v, id, err, done)
 }
 

@@ -113,6 +113,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /web/static/web.css", s.handleStyle)
 	s.portalRoutes(mux)
 	s.consoleRoutes(mux)
+	s.apiRoutes(mux)
 }
 
 var funcs = template.FuncMap{
