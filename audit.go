@@ -43,3 +43,25 @@ type AuditStore interface {
 	// entries checked, or an error naming the first broken entry.
 	VerifyAudit(ctx context.Context) (int64, error)
 }
+
+// APICall is one KFTC API call as its TSP sees it on the portal, to debug.
+type APICall struct {
+	TSPID    int64
+	ClientID string
+	Env      string
+	At       time.Time
+	API      string // the route, e.g. "GET /v2.0/account/balance/fin_num"
+	Status   int    // HTTP status
+	RspCode  string // KFTC rsp_code
+	Latency  time.Duration
+}
+
+// CallLog keeps TSPs' recent API calls. Calls are written in batches off
+// the request path, so a crash may lose the last second's calls; they are a
+// debugging aid, not a record of money (transfers and the audit trail are).
+type CallLog interface {
+	// RecordCall queues c for writing; it never blocks.
+	RecordCall(c APICall)
+	// RecentCalls returns a TSP's latest calls, newest first.
+	RecentCalls(ctx context.Context, tspID int64, limit int) ([]*APICall, error)
+}

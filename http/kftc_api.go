@@ -30,12 +30,11 @@ func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandle
 			s.gatewayError(w, code, detail)
 			return
 		}
+		setPrincipal(r.Context(), p)
 		if !slices.ContainsFunc(scopes, p.HasScope) {
-			setCaller(r.Context(), p.ClientID)
 			s.gatewayError(w, kftc.CodeScope, "")
 			return
 		}
-		setCaller(r.Context(), p.ClientID)
 		r = r.WithContext(obx.NewContextWithPrincipal(r.Context(), p))
 		f, err := kftc.Decode(w, r)
 		if err == nil {

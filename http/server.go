@@ -47,6 +47,8 @@ type Server struct {
 	// Checklist, when set, hears of every successful sandbox call, which
 	// ticks the caller's functional-test checklist (admission).
 	Checklist Checklist
+	// Calls, when set, keeps each TSP's recent API calls for the portal.
+	Calls obx.CallLog
 
 	ticked sync.Map // "tspID path" already reported by this process
 }

@@ -31,9 +31,10 @@ import (
 // testHub is the whole hub (KFTC API, OAuth, portal and console) on a fresh
 // SQLite database with two banks, one sandbox and one live, over real HTTP.
 type testHub struct {
-	db  *sqlstore.DB
-	srv *httptest.Server
-	log *strings.Builder
+	db    *sqlstore.DB
+	srv   *httptest.Server
+	log   *strings.Builder
+	calls *sqlstore.Calls
 }
 
 const staffPassword = "correct horse battery"
@@ -63,11 +64,13 @@ func newHub(t testing.TB) *testHub {
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{b: h.log}, nil))
 	adm := &obx.Admissions{Store: h.db, Banks: dir, Now: time.Now, NewCredentials: oauth.NewClientCredentials,
 		HashSecret: oauth.HashSecret, NewUseCode: func() string { return fmt.Sprintf("T%09d", useCodes.Add(1)) }}
-	w := &web.Server{Admissions: adm, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db, Banks: dir, Logger: logger,
+	h.calls = sqlstore.NewCalls(h.db, logger)
+	t.Cleanup(h.calls.Close)
+	w := &web.Server{Calls: h.calls, Admissions: adm, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db, Banks: dir, Logger: logger,
 		Key: []byte("web-key-for-tests-0123456789abcd")}
 	s := &obxhttp.Server{Service: &obx.Service{Accounts: h.db, Banks: dir, Now: time.Now},
 		Transfers: &obx.Transfers{Store: h.db, Contracts: h.db, Accounts: h.db, Banks: dir, Now: time.Now, Owner: "t"},
-		Tokens:    o, Mounts: []obxhttp.Mounter{o, w}, Checklist: h.db, Logger: logger}
+		Tokens:    o, Mounts: []obxhttp.Mounter{o, w}, Checklist: h.db, Calls: h.calls, Logger: logger}
 	h.srv = httptest.NewServer(s.Handler())
 	w.BaseURL = h.srv.URL
 	t.Cleanup(h.srv.Close)

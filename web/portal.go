@@ -82,6 +82,7 @@ type dashboardData struct {
 	Docs          []*obx.Document
 	SubBusinesses []*obx.SubBusiness
 	NewSecret     *newSecret
+	Calls         []*obx.APICall
 }
 
 func (s *Server) portalPage(v *visitor, title string, data any) *page {
@@ -108,6 +109,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, v *visitor, f
 	}
 	if f.App.State != obx.AdmDraft {
 		d.Findings = obx.CheckEligibility(f.App)
+	}
+	if s.Calls != nil {
+		if d.Calls, err = s.Calls.RecentCalls(ctx, u.TSPID, 20); err != nil {
+			return err
+		}
 	}
 	p := s.portalPage(v, f.TSP.Name, d)
 	p.Flash = flash

@@ -61,6 +61,7 @@ type Server struct {
 	Audit      obx.AuditStore
 	Queues     Queues
 	Docs       Documents
+	Calls      obx.CallLog // optional: the TSPs' recent API calls
 	Banks      obx.BankDirectory
 	Logger     *slog.Logger
 	Now        func() time.Time

@@ -70,6 +70,13 @@ func TestAdmissionOverHTTP(t *testing.T) {
 	if code := realName(t, sandbox, tok, "088"); code == "A0000" {
 		t.Error("sandbox credentials reached a live bank")
 	}
+	// The TSP sees its calls on the portal, to debug.
+	if err := h.calls.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tsp.get("/portal/"); !tsp.has(`id="calls"`) || !tsp.has("POST /v2.0/inquiry/real_name") || !tsp.has("A0000") {
+		t.Error("the portal does not show the TSP's recent calls")
+	}
 
 	// The application: bad input is refused with a message and saves nothing.
 	bad := application("/v2.0/bank/status")

@@ -104,6 +104,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	h, err := openHub(ctx, hubConfig{
 		DSN: "sqlite://" + filepath.Join(*data, "obx.db"), Sandbox: true, Banks: banks,
 		SimDir: *data, Seed: *seed, BankTimeout: 5 * time.Second, Logger: logger, BaseURL: base,
+		RecordCalls: true,
 	})
 	if err != nil {
 		return err

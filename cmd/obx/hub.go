@@ -101,6 +101,9 @@ type hubConfig struct {
 	// the other (simulated) banks; with none, as in the demo, every bank
 	// serves both, so a TSP taken live has somewhere to go.
 	LiveBanks []string
+	// RecordCalls keeps every TSP's recent API calls for the portal
+	// (written in batches off the request path).
+	RecordCalls bool
 }
 
 // bankGuard returns the guard of bank code: g with the environment that
@@ -124,6 +127,7 @@ type hub struct {
 	oauth     *oauth.Server
 	transfers *obx.Transfers
 	admission *obx.Admissions
+	calls     *sqlstore.Calls // nil unless cfg.RecordCalls
 	handler   http.Handler
 
 	stop context.CancelFunc // stops the background jobs
@@ -255,8 +259,13 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	}
 	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Now: time.Now,
 		NewCredentials: oauth.NewClientCredentials, HashSecret: oauth.HashSecret, NewUseCode: newUseCode}
-	srv.Mounts = append(srv.Mounts, &web.Server{Admissions: h.admission, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db,
-		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL})
+	portal := &web.Server{Admissions: h.admission, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db,
+		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL}
+	if cfg.RecordCalls {
+		h.calls = sqlstore.NewCalls(h.db, cfg.Logger)
+		srv.Calls, portal.Calls = h.calls, h.calls
+	}
+	srv.Mounts = append(srv.Mounts, portal)
 	h.db.Cutoff = cfg.Settle.Cutoff // movements are booked into the business day the cut-off gives
 	if cfg.Sandbox {
 		sb := &obxhttp.Sandbox{Faults: map[string]http.Handler{}}
@@ -300,6 +309,11 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			if err := h.oauth.PurgeExpired(jobCtx); err != nil && jobCtx.Err() == nil {
 				cfg.Logger.Warn("purge expired tokens and flows", "err", err)
 			}
+			if h.calls != nil {
+				if err := h.calls.PurgeCalls(jobCtx, time.Now()); err != nil && jobCtx.Err() == nil {
+					cfg.Logger.Warn("purge api calls", "err", err)
+				}
+			}
 			select {
 			case <-jobCtx.Done():
 				return
@@ -336,6 +350,9 @@ func (h *hub) Close() {
 	if h.stop != nil {
 		h.stop()
 		h.jobs.Wait()
+	}
+	if h.calls != nil {
+		h.calls.Close()
 	}
 	for _, s := range h.sims {
 		s.Close()

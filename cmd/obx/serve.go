@@ -54,7 +54,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		DSN: *dsn, Sandbox: *sandbox, Banks: banks, SimDir: *simDir, Seed: *seed,
 		BankTimeout: *bankTimeout, AccessTTL: *accessTTL, Logger: logger, Settle: settle,
 		BaseURL: strings.TrimRight(*baseURL, "/"), Secure: strings.HasPrefix(*baseURL, "https://"),
-		LiveBanks: strings.FieldsFunc(*liveBanks, func(r rune) bool { return r == ',' || r == ' ' }),
+		RecordCalls: true,
+		LiveBanks:   strings.FieldsFunc(*liveBanks, func(r rune) bool { return r == ',' || r == ' ' }),
 	})
 	if err != nil {
 		return err

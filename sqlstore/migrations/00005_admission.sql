@@ -157,6 +157,21 @@ CREATE TABLE documents (
 );
 CREATE INDEX documents_tsp ON documents (tsp_id);
 
+-- Recent API calls per TSP, for the portal's debugging view: written in
+-- batches, purged after CallRetention.
+CREATE TABLE api_calls (
+    id         BIGINT PRIMARY KEY,
+    tsp_id     BIGINT NOT NULL,
+    client_id  TEXT NOT NULL,
+    env        TEXT NOT NULL,
+    at         TIMESTAMPTZ NOT NULL,
+    api        TEXT NOT NULL,
+    status     BIGINT NOT NULL,
+    rsp_code   TEXT NOT NULL,
+    latency_us BIGINT NOT NULL
+);
+CREATE INDEX api_calls_tsp ON api_calls (tsp_id, at);
+
 -- The audit trail. audit_head is one row whose update serializes writers,
 -- so that each entry's prev_hash is the hash of the one before it.
 CREATE TABLE audit_log (
@@ -184,6 +199,7 @@ INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '');
 -- +goose Down
 DROP TABLE audit_head;
 DROP TABLE audit_log;
+DROP TABLE api_calls;
 DROP TABLE documents;
 DROP TABLE signin_failures;
 DROP TABLE web_sessions;
