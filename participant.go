@@ -30,16 +30,24 @@ const (
 
 // Client is an OAuth 2.0 client (an app) of a TSP.
 type Client struct {
-	ID           string // client_id
-	TSPID        int64
-	Name         string
-	SecretHash   []byte // a hash of the secret; the secret itself is shown once and never stored
-	RedirectURIs []string
-	Scopes       []string // scopes the client may request
-	Env          string   // EnvSandbox or EnvLive
-	CreatedAt    time.Time
-	RevokedAt    time.Time // zero while the client is usable
+	ID         string // client_id
+	TSPID      int64
+	Name       string
+	SecretHash []byte // a hash of the secret; the secret itself is shown once and never stored
+	// PreviousSecretHash is the secret replaced by the last rotation, which
+	// keeps working until PreviousSecretUntil so that the TSP can roll the
+	// new one out without downtime.
+	PreviousSecretHash  []byte
+	PreviousSecretUntil time.Time
+	RedirectURIs        []string
+	Scopes              []string // scopes the client may request
+	Env                 string   // EnvSandbox or EnvLive
+	CreatedAt           time.Time
+	RevokedAt           time.Time // zero while the client is usable
 }
+
+// SecretOverlap is how long a rotated-out client secret keeps working.
+const SecretOverlap = 24 * time.Hour
 
 // Scopes of the KFTC API.
 const (

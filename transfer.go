@@ -132,7 +132,17 @@ type SubBusiness struct {
 	Name        string
 	BusinessNum string // 10-digit business registration number
 	Approved    bool
+	// State is the center's review of the sub-business (SubPending, …);
+	// "" for one registered before the workflow, where Approved says it all.
+	State string
 }
+
+// Sub-business review states (rules.md §6: each needs prior approval).
+const (
+	SubPending  = "pending"
+	SubApproved = "approved"
+	SubRejected = "rejected"
+)
 
 // Sentinels of money movement, mapped to KFTC codes in package kftc.
 var (

@@ -30,6 +30,12 @@ type Config struct {
 	// Observe, when set, is told about every call: which bank, which operation,
 	// how long it took and how it ended. Metrics hang off it.
 	Observe func(bank, op string, d time.Duration, err error)
+	// Env, when set, is the only environment (obx.EnvSandbox for simulated
+	// banks, obx.EnvLive for live connections) whose credentials may reach
+	// the bank: a call on behalf of a principal of the other environment is
+	// refused before it reaches the bank, so sandbox keys never move real
+	// money. Calls without a principal (consent, recovery, staff) pass.
+	Env string
 }
 
 // Directory implements obx.BankDirectory over guarded banks.
@@ -102,6 +108,7 @@ type Bank struct {
 	bank    obx.Bank
 	timeout time.Duration
 	observe func(bank, op string, d time.Duration, err error)
+	env     string
 	cb      *gobreaker.CircuitBreaker[any]
 }
 
@@ -122,6 +129,7 @@ func newBank(cfg Config, b obx.Bank) *Bank {
 		bank:    b,
 		timeout: cfg.Timeout,
 		observe: cfg.Observe,
+		env:     cfg.Env,
 		cb: gobreaker.NewCircuitBreaker[any](gobreaker.Settings{
 			Name:        b.Code(),
 			MaxRequests: 1,
@@ -160,6 +168,12 @@ func (g *Bank) State() string { return g.cb.State().String() }
 
 // call runs fn with the per-bank timeout through the breaker.
 func call[T any](ctx context.Context, g *Bank, op string, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if p := obx.PrincipalFromContext(ctx); g.env != "" && p != nil && p.Env != "" && p.Env != g.env {
+		// A refusal, final like a bank's: a transfer fails instead of being retried.
+		return zero, &obx.BankError{BankCode: g.bank.Code(), RspCode: obx.BankRspOther,
+			Message: fmt.Sprintf("%s credentials cannot reach this %s bank", p.Env, g.env)}
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
@@ -177,7 +191,6 @@ func call[T any](ctx context.Context, g *Bank, op string, fn func(context.Contex
 	if g.observe != nil {
 		g.observe(g.bank.Code(), op, time.Since(start), err)
 	}
-	var zero T
 	if err != nil {
 		return zero, err
 	}

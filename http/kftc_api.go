@@ -30,12 +30,11 @@ func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandle
 			s.gatewayError(w, code, detail)
 			return
 		}
+		setPrincipal(r.Context(), p)
 		if !slices.ContainsFunc(scopes, p.HasScope) {
-			setCaller(r.Context(), p.ClientID)
 			s.gatewayError(w, kftc.CodeScope, "")
 			return
 		}
-		setCaller(r.Context(), p.ClientID)
 		r = r.WithContext(obx.NewContextWithPrincipal(r.Context(), p))
 		f, err := kftc.Decode(w, r)
 		if err == nil {
@@ -43,7 +42,9 @@ func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandle
 		}
 		if err != nil {
 			s.kftcError(w, r, err, nil)
+			return
 		}
+		s.tick(r, p, path)
 	})
 	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		s.gatewayError(w, kftc.CodeMethod, "")

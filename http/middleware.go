@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/obxhub/obx"
 	"github.com/obxhub/obx/kftc"
 )
 
@@ -24,11 +25,23 @@ func requestID(ctx context.Context) string {
 // the client.
 type callerKey struct{}
 
-type caller struct{ clientID string }
+type caller struct {
+	clientID string
+	tspID    int64  // set once the token is valid: the call goes to the TSP's call log
+	env      string // the credentials' environment
+}
 
 func setCaller(ctx context.Context, clientID string) {
 	if c, ok := ctx.Value(callerKey{}).(*caller); ok {
 		c.clientID = clientID
+	}
+}
+
+// setPrincipal names the authenticated caller, for the log line and the
+// TSP's call log.
+func setPrincipal(ctx context.Context, p *obx.Principal) {
+	if c, ok := ctx.Value(callerKey{}).(*caller); ok {
+		c.clientID, c.tspID, c.env = p.ClientID, p.TSPID, p.Env
 	}
 }
 
@@ -87,6 +100,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			s.Metrics.observeRequest(route, rec.status, rec.rspCode, d)
+			if s.Calls != nil && who.tspID != 0 {
+				s.Calls.RecordCall(obx.APICall{TSPID: who.tspID, ClientID: who.clientID, Env: who.env, At: start.UTC(),
+					API: route, Status: rec.status, RspCode: rec.rspCode, Latency: d})
+			}
 			level := slog.LevelInfo
 			if route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics" {
 				level = slog.LevelDebug

@@ -7,8 +7,10 @@ package http
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/obxhub/obx"
@@ -47,6 +49,18 @@ type Server struct {
 	// history endpoints from the store.
 	Products       ProductReader
 	ProductHistory ProductHistory
+	// Checklist, when set, hears of every successful sandbox call, which
+	// ticks the caller's functional-test checklist (admission).
+	Checklist Checklist
+	// Calls, when set, keeps each TSP's recent API calls for the portal.
+	Calls obx.CallLog
+
+	ticked sync.Map // "tspID path" already reported by this process
+}
+
+// Checklist records successful sandbox calls. *sqlstore.DB implements it.
+type Checklist interface {
+	RecordSandboxSuccess(ctx context.Context, tspID int64, api string, at time.Time) error
 }
 
 // Handler returns the hub's root handler with every route and middleware.
@@ -66,6 +80,23 @@ func (s *Server) Handler() http.Handler {
 		m.Register(mux)
 	}
 	return s.middleware(mux)
+}
+
+// tick reports a successful sandbox call to the checklist, once per TSP and
+// API per process: only the first success matters, and the API's hot path
+// should not write to the database on every call.
+func (s *Server) tick(r *http.Request, p *obx.Principal, path string) {
+	if s.Checklist == nil || p.Env != obx.EnvSandbox {
+		return
+	}
+	key := fmt.Sprintf("%d %s", p.TSPID, path)
+	if _, seen := s.ticked.LoadOrStore(key, true); seen {
+		return
+	}
+	if err := s.Checklist.RecordSandboxSuccess(r.Context(), p.TSPID, path, s.Now()); err != nil {
+		s.ticked.Delete(key)
+		s.Logger.Warn("record sandbox success", "request_id", requestID(r.Context()), "err", err)
+	}
 }
 
 // handleHealthz handles "GET /healthz": the process is alive.

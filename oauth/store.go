@@ -30,11 +30,19 @@ var grantTypes = fosite.Arguments{"authorization_code", "refresh_token", "client
 
 // client adapts an obx.Client and its TSP to fosite.Client.
 type client struct {
-	c   *obx.Client
-	tsp *obx.TSP
+	c       *obx.Client
+	tsp     *obx.TSP
+	rotated [][]byte // the previous secret's hash while its overlap lasts
 }
 
-var _ fosite.Client = (*client)(nil)
+var (
+	_ fosite.Client                   = (*client)(nil)
+	_ fosite.ClientWithSecretRotation = (*client)(nil)
+)
+
+// GetRotatedHashes lets the secret replaced by the last rotation authenticate
+// until its overlap ends (fosite tries these after the current secret).
+func (c *client) GetRotatedHashes() [][]byte { return c.rotated }
 
 func (c *client) GetID() string                      { return c.c.ID }
 func (c *client) GetHashedSecret() []byte            { return c.c.SecretHash }
@@ -149,19 +157,38 @@ func (s *store) client(ctx context.Context, id string) (*client, error) {
 	} else if err != nil {
 		return nil, storeError(err)
 	}
-	return usableClient(c, tsp)
+	return s.usableClient(c, tsp)
 }
 
 // usableClient returns c as an OAuth client, or ErrNotFound if it was revoked
-// or its TSP is not active.
-func usableClient(c *obx.Client, tsp *obx.TSP) (*client, error) {
+// or its TSP's status does not allow it (clientUsable).
+func (s *store) usableClient(c *obx.Client, tsp *obx.TSP) (*client, error) {
 	if !c.RevokedAt.IsZero() {
 		return nil, fosite.ErrNotFound.WithHint("The client was revoked.")
 	}
-	if tsp.Status != obx.TSPActive {
+	if !clientUsable(tsp.Status, c.Env) {
 		return nil, fosite.ErrNotFound.WithHint("The client's TSP is not active.").WithWrap(obx.ErrTSPSuspended)
 	}
-	return &client{c: c, tsp: tsp}, nil
+	cl := &client{c: c, tsp: tsp}
+	if len(c.PreviousSecretHash) > 0 && s.now().Before(c.PreviousSecretUntil) {
+		cl.rotated = [][]byte{c.PreviousSecretHash}
+	}
+	return cl, nil
+}
+
+// clientUsable reports whether a client of env may be used while its TSP has
+// status: an active TSP's clients all work; a TSP still going through
+// admission (obx.TSPSandbox) has only its sandbox ones; a suspended or
+// terminated TSP has none. The status is read from the database on every
+// request, so a change takes effect at once on every replica.
+func clientUsable(status, env string) bool {
+	switch status {
+	case obx.TSPActive:
+		return true
+	case obx.TSPSandbox:
+		return env == obx.EnvSandbox
+	}
+	return false
 }
 
 // ClientAssertionJWTValid implements fosite.ClientManager. The hub does not
@@ -234,7 +261,7 @@ func (s *store) load(ctx context.Context, kind, signature string) (*fosite.Reque
 	if sr.ClientID != oc.ID {
 		return nil, nil, storeError(fmt.Errorf("%s token: stored for client %q, recorded for %q", kind, sr.ClientID, oc.ID))
 	}
-	c, err := usableClient(oc, tsp)
+	c, err := s.usableClient(oc, tsp)
 	if err != nil {
 		return nil, nil, err
 	}

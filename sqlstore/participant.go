@@ -89,16 +89,28 @@ func (db *DB) CreateClient(ctx context.Context, c *obx.Client) error {
 
 // Client implements obx.ParticipantStore.
 func (db *DB) Client(ctx context.Context, id string) (*obx.Client, error) {
-	var c obx.Client
-	var secret, uris, scopes string
-	err := db.q.QueryRowContext(ctx, `
-		SELECT client_id, tsp_id, name, secret_hash, redirect_uris, scopes, env, created_at, revoked_at
-		FROM clients WHERE client_id = $1`, id).
-		Scan(&c.ID, &c.TSPID, &c.Name, &secret, &uris, &scopes, &c.Env, scanTime(&c.CreatedAt), scanTime(&c.RevokedAt))
+	c, err := scanClient(db.q.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE client_id = $1`, id))
 	if err != nil {
 		return nil, notFound(fmt.Errorf("client: %w", err), "No such client.")
 	}
+	return c, nil
+}
+
+const clientColumns = `client_id, tsp_id, name, secret_hash, redirect_uris, scopes, env, created_at, revoked_at,
+	previous_secret_hash, previous_secret_until`
+
+func scanClient(row interface{ Scan(...any) error }) (*obx.Client, error) {
+	var c obx.Client
+	var secret, uris, scopes, prev string
+	err := row.Scan(&c.ID, &c.TSPID, &c.Name, &secret, &uris, &scopes, &c.Env, scanTime(&c.CreatedAt), scanTime(&c.RevokedAt),
+		&prev, scanTime(&c.PreviousSecretUntil))
+	if err != nil {
+		return nil, err
+	}
 	c.SecretHash = []byte(secret)
+	if prev != "" {
+		c.PreviousSecretHash = []byte(prev)
+	}
 	c.RedirectURIs = splitNonEmpty(uris, "\n")
 	c.Scopes = strings.Fields(scopes)
 	return &c, nil

@@ -25,6 +25,14 @@ type demoState struct {
 	TSPs         []demoTSP      `json:"tsps"`
 	Customers    []demoCustomer `json:"customers"`
 	Banks        []demoBank     `json:"banks"`
+	Console      demoStaff      `json:"console"`
+}
+
+// demoStaff is the demo's first console user, an admin.
+type demoStaff struct {
+	URL      string `json:"url"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
 }
 
 type demoTSP struct {
@@ -95,7 +103,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	h, err := openHub(ctx, hubConfig{
 		DSN: "sqlite://" + filepath.Join(*data, "obx.db"), Sandbox: true, Banks: banks,
-		SimDir: *data, Seed: *seed, BankTimeout: 5 * time.Second, Logger: logger,
+		SimDir: *data, Seed: *seed, BankTimeout: 5 * time.Second, Logger: logger, BaseURL: base,
+		RecordCalls: true,
 	})
 	if err != nil {
 		return err
@@ -181,6 +190,16 @@ func seedDemo(ctx context.Context, h *hub, dir, base string, seed int64) (*demoS
 	for _, b := range banksim.DemoBanks {
 		st.Banks = append(st.Banks, demoBank{BankCodeStd: b.Code, BankName: b.Name})
 	}
+	st.Console = demoStaff{URL: base + "/console/", Email: demoAdminEmail, Password: old.Console.Password}
+	if _, err := h.db.StaffByEmail(ctx, demoAdminEmail); obx.ErrorCode(err) == obx.ENOTFOUND || st.Console.Password == "" {
+		st.Console.Password, err = createStaff(ctx, h.db, demoAdminEmail, "Demo admin", obx.RoleAdmin, "", "obx demo")
+		if obx.ErrorCode(err) == obx.ECONFLICT { // made by an earlier run whose demo.json is gone
+			st.Console.Password, err = "(set by an earlier run; obx admin create-user makes another)", nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	q := url.Values{
 		"response_type": {"code"}, "client_id": {st.TSPs[0].ClientID},
 		"redirect_uri": {st.TSPs[0].RedirectURIs[0]}, "scope": {"login inquiry transfer"},
@@ -198,6 +217,9 @@ func seedDemo(ctx context.Context, h *hub, dir, base string, seed int64) (*demoS
 	}
 	return st, os.Rename(tmp, path)
 }
+
+// demoAdminEmail is the demo's console admin.
+const demoAdminEmail = "admin@obx.demo"
 
 // demoPassPhrase is the demo TSPs' deposit pass phrase, as KFTC's testbed uses.
 const demoPassPhrase = "NONE"
@@ -236,5 +258,7 @@ func printDemo(w io.Writer, st *demoState) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\nOpen this in a browser to consent as a customer:\n  %s\n\n", st.AuthorizeURL)
+	fmt.Fprintf(w, "Developer portal (sign up as a TSP): %s/portal/signup\n", st.BaseURL)
+	fmt.Fprintf(w, "Operator console: %s\n  email %s  password %s\n\n", st.Console.URL, st.Console.Email, st.Console.Password)
 	fmt.Fprintln(w, "The same, for scripts: demo.json in the data directory.")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/obxhub/obx/oauth"
 	"github.com/obxhub/obx/productindex"
 	"github.com/obxhub/obx/sqlstore"
+	"github.com/obxhub/obx/web"
 )
 
 // newLogger returns a slog logger writing text (for people) or JSON (for log
@@ -92,6 +95,29 @@ type hubConfig struct {
 	AccessTTL   time.Duration
 	Logger      *slog.Logger
 	Settle      settleConfig // the admin API and the settlement cut-off
+	BaseURL     string       // the hub's public URL, for links in mail and logs
+	Secure      bool         // served over HTTPS: session cookies are Secure
+	// LiveBanks are the codes of live bank connections. When there are any,
+	// only live credentials reach them and only sandbox credentials reach
+	// the other (simulated) banks; with none, as in the demo, every bank
+	// serves both, so a TSP taken live has somewhere to go.
+	LiveBanks []string
+	// RecordCalls keeps every TSP's recent API calls for the portal
+	// (written in batches off the request path).
+	RecordCalls bool
+}
+
+// bankGuard returns the guard of bank code: g with the environment that
+// may reach it.
+func (cfg hubConfig) bankGuard(g bankguard.Config, code string) bankguard.Config {
+	switch {
+	case len(cfg.LiveBanks) == 0:
+	case slices.Contains(cfg.LiveBanks, code):
+		g.Env = obx.EnvLive
+	default:
+		g.Env = obx.EnvSandbox
+	}
+	return g
 }
 
 // hub is the assembled system: database, banks, OAuth server and HTTP handler.
@@ -103,6 +129,8 @@ type hub struct {
 	transfers *obx.Transfers
 	products  *obx.Products
 	index     *productindex.Index
+	admission *obx.Admissions
+	calls     *sqlstore.Calls // nil unless cfg.RecordCalls
 	handler   http.Handler
 
 	stop context.CancelFunc // stops the background jobs
@@ -193,7 +221,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("bank %s: %w", b.Code, err)
 			}
-			h.banks.Add(guard, c)
+			h.banks.Add(cfg.bankGuard(guard, b.Code), c)
 			sources[b.Code] = c
 			continue
 		}
@@ -205,7 +233,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			return nil, fmt.Errorf("simulated bank %s: %w", b.Code, err)
 		}
 		h.sims[b.Code] = sim
-		h.banks.Add(guard, sim)
+		h.banks.Add(cfg.bankGuard(guard, b.Code), sim)
 		sources[b.Code] = sim
 	}
 
@@ -252,6 +280,24 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	}
 	srv.Mounts = append(srv.Mounts, &bankhttp.PushReceiver{Products: h.products, Tokens: pushTokens, Logger: cfg.Logger})
 	srv.AdminToken, srv.Settlements = cfg.Settle.AdminToken, &sqlstore.Cycles{DB: h.db, Cutoff: cfg.Settle.Cutoff}
+	srv.Checklist = h.db
+	webKey, err := h.db.Secret(ctx, "web-key", func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Now: time.Now,
+		NewCredentials: oauth.NewClientCredentials, HashSecret: oauth.HashSecret, NewUseCode: newUseCode}
+	portal := &web.Server{Admissions: h.admission, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db,
+		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL}
+	if cfg.RecordCalls {
+		h.calls = sqlstore.NewCalls(h.db, cfg.Logger)
+		srv.Calls, portal.Calls = h.calls, h.calls
+	}
+	srv.Mounts = append(srv.Mounts, portal)
 	h.db.Cutoff = cfg.Settle.Cutoff // movements are booked into the business day the cut-off gives
 	if cfg.Sandbox {
 		sb := &obxhttp.Sandbox{Faults: map[string]http.Handler{}}
@@ -318,6 +364,11 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			if err := h.oauth.PurgeExpired(jobCtx); err != nil && jobCtx.Err() == nil {
 				cfg.Logger.Warn("purge expired tokens and flows", "err", err)
 			}
+			if h.calls != nil {
+				if err := h.calls.PurgeCalls(jobCtx, time.Now()); err != nil && jobCtx.Err() == nil {
+					cfg.Logger.Warn("purge api calls", "err", err)
+				}
+			}
 			select {
 			case <-jobCtx.Done():
 				return
@@ -326,6 +377,14 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		}
 	}()
 	return h, nil
+}
+
+// newUseCode returns a random client_use_code: "T" and nine digits.
+func newUseCode() string {
+	var b [8]byte
+	rand.Read(b[:])
+	n := binary.BigEndian.Uint64(b[:]) % 1_000_000_000
+	return fmt.Sprintf("T%09d", n)
 }
 
 // callResult names how a bank call ended, for metrics.
@@ -346,6 +405,9 @@ func (h *hub) Close() {
 	if h.stop != nil {
 		h.stop()
 		h.jobs.Wait()
+	}
+	if h.calls != nil {
+		h.calls.Close()
 	}
 	for _, s := range h.sims {
 		s.Close()

@@ -4,6 +4,7 @@
 //	obx serve     the hub in production mode on PostgreSQL or SQLite
 //	obx migrate   apply the embedded schema migrations
 //	obx banksim   one simulated bank as its own process, speaking the bank protocol
+//	obx admin     create-user: a staff account of the operator console
 //
 // Every flag can also be set through an OBX_* environment variable
 // (--bank-code ↔ OBX_BANK_CODE); a flag on the command line wins.
@@ -47,6 +48,7 @@ Commands:
 	banksim   run one simulated bank as its own process (the bank adapter protocol)
 	subbusiness  register a TSP's sub-business (until the admission workflow exists)
 	settle    close a business day's settlement cycle and print the banks' net positions
+	admin     the center's chores: "obx admin create-user" makes a console user
 	bench     measure withdrawals through the HTTP API against PostgreSQL and pgbench
 
 Run "obx <command> --help" for a command's flags. Every flag also reads an
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSubBusiness(ctx, args[1:], stdout, stderr)
 	case "settle":
 		return runSettle(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":

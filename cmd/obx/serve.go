@@ -25,6 +25,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", "json", "log format: text or json")
 	adminToken := fs.String("admin-token", "", "bearer token of the stop-gap admin API /admin/v1/ (32+ characters); empty: no admin API")
 	cutoff := fs.String("settlement-cutoff", "24:00", "KST time HH:MM at which a business day's settlement cycle ends")
+	liveBanks := fs.String("live-banks", "", "comma-separated codes of live bank connections: only live credentials reach them, only sandbox credentials the others")
+	baseURL := fs.String("base-url", "", "the hub's public URL, e.g. https://obx.example; https makes session cookies Secure")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -51,6 +53,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	h, err := openHub(ctx, hubConfig{
 		DSN: *dsn, Sandbox: *sandbox, Banks: banks, SimDir: *simDir, Seed: *seed,
 		BankTimeout: *bankTimeout, AccessTTL: *accessTTL, Logger: logger, Settle: settle,
+		BaseURL: strings.TrimRight(*baseURL, "/"), Secure: strings.HasPrefix(*baseURL, "https://"),
+		RecordCalls: true,
+		LiveBanks:   strings.FieldsFunc(*liveBanks, func(r rune) bool { return r == ',' || r == ' ' }),
 	})
 	if err != nil {
 		return err
