@@ -21,5 +21,6 @@ bench:          ## benchmarks of the hot paths
 
 fuzz:           ## a short run of each fuzz target
 	go test -run '^$$' -fuzz FuzzDecodeBody -fuzztime 30s ./kftc
+	go test -run '^$$' -fuzz FuzzProductQuery -fuzztime 30s ./http
 
 ci: lint test
