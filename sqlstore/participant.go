@@ -46,8 +46,13 @@ const tspColumns = `id, name, client_use_code, status, self_auth, created_at`
 
 func scanTSP(row interface{ Scan(...any) error }) (*obx.TSP, error) {
 	var t obx.TSP
-	err := row.Scan(&t.ID, &t.Name, &t.ClientUseCode, &t.Status, &t.SelfAuth, scanTime(&t.CreatedAt))
+	err := row.Scan(tspDest(&t)...)
 	return &t, err
+}
+
+// tspDest returns scan destinations for tspColumns into t.
+func tspDest(t *obx.TSP) []any {
+	return []any{&t.ID, &t.Name, &t.ClientUseCode, &t.Status, &t.SelfAuth, scanTime(&t.CreatedAt)}
 }
 
 // TSP implements obx.ParticipantStore.
@@ -100,20 +105,39 @@ const clientColumns = `client_id, tsp_id, name, secret_hash, redirect_uris, scop
 	previous_secret_hash, previous_secret_until`
 
 func scanClient(row interface{ Scan(...any) error }) (*obx.Client, error) {
-	var c obx.Client
-	var secret, uris, scopes, prev string
-	err := row.Scan(&c.ID, &c.TSPID, &c.Name, &secret, &uris, &scopes, &c.Env, scanTime(&c.CreatedAt), scanTime(&c.RevokedAt),
-		&prev, scanTime(&c.PreviousSecretUntil))
-	if err != nil {
+	dest, client := clientDest()
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	c.SecretHash = []byte(secret)
-	if prev != "" {
-		c.PreviousSecretHash = []byte(prev)
+	return client(), nil
+}
+
+// clientDest returns scan destinations for clientColumns and a function that
+// builds the client once they are filled, so that a joined row can scan a
+// client among other columns.
+func clientDest() ([]any, func() *obx.Client) {
+	var c obx.Client
+	var secret, uris, scopes, prev string
+	dest := []any{&c.ID, &c.TSPID, &c.Name, &secret, &uris, &scopes, &c.Env, scanTime(&c.CreatedAt), scanTime(&c.RevokedAt),
+		&prev, scanTime(&c.PreviousSecretUntil)}
+	return dest, func() *obx.Client {
+		c.SecretHash = []byte(secret)
+		if prev != "" {
+			c.PreviousSecretHash = []byte(prev)
+		}
+		c.RedirectURIs = splitNonEmpty(uris, "\n")
+		c.Scopes = strings.Fields(scopes)
+		return &c
 	}
-	c.RedirectURIs = splitNonEmpty(uris, "\n")
-	c.Scopes = strings.Fields(scopes)
-	return &c, nil
+}
+
+// columnsOf prefixes each of a column list's names with table alias a.
+func columnsOf(a, columns string) string {
+	names := strings.Split(columns, ",")
+	for i, n := range names {
+		names[i] = a + "." + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
 }
 
 // UpdateClient implements obx.ParticipantStore.

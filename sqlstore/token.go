@@ -107,31 +107,26 @@ func (db *DB) Token(ctx context.Context, kind, signature string) (*obx.TokenReco
 // TokenWithClient implements obx.TokenStore.
 func (db *DB) TokenWithClient(ctx context.Context, kind, signature string) (*obx.TokenRecord, *obx.Client, *obx.TSP, error) {
 	r := obx.TokenRecord{Kind: kind, Signature: signature}
-	var c obx.Client
 	var t obx.TSP
 	var seq sql.NullString
-	var scopes, data, secret, uris, clientScopes string
+	var scopes, data string
+	dest := []any{&r.RequestID, &r.ClientID, &r.TSPID, &seq, &scopes, &data, &r.Active, scanTime(&r.CreatedAt), scanTime(&r.ExpiresAt)}
+	clientDest, client := clientDest()
+	dest = append(append(dest, clientDest...), tspDest(&t)...)
 	err := db.tokenQ(ctx).QueryRowContext(ctx, `
 		SELECT k.request_id, k.client_id, k.tsp_id, k.user_seq_no, k.scopes, k.data, k.active, k.created_at, k.expires_at,
-			c.client_id, c.tsp_id, c.name, c.secret_hash, c.redirect_uris, c.scopes, c.env, c.created_at, c.revoked_at,
-			t.id, t.name, t.client_use_code, t.status, t.self_auth, t.created_at
+			`+columnsOf("c", clientColumns)+`, `+columnsOf("t", tspColumns)+`
 		FROM oauth_tokens k
 		JOIN clients c ON c.client_id = k.client_id
 		JOIN tsps t ON t.id = c.tsp_id
-		WHERE k.kind = $1 AND k.signature = $2`, kind, signature).
-		Scan(&r.RequestID, &r.ClientID, &r.TSPID, &seq, &scopes, &data, &r.Active, scanTime(&r.CreatedAt), scanTime(&r.ExpiresAt),
-			&c.ID, &c.TSPID, &c.Name, &secret, &uris, &clientScopes, &c.Env, scanTime(&c.CreatedAt), scanTime(&c.RevokedAt),
-			&t.ID, &t.Name, &t.ClientUseCode, &t.Status, &t.SelfAuth, scanTime(&t.CreatedAt))
+		WHERE k.kind = $1 AND k.signature = $2`, kind, signature).Scan(dest...)
 	if err != nil {
 		return nil, nil, nil, notFound(fmt.Errorf("%s token: %w", kind, err), "No such token.")
 	}
 	r.UserSeqNo = seq.String
 	r.Scopes = strings.Fields(scopes)
 	r.Data = []byte(data)
-	c.SecretHash = []byte(secret)
-	c.RedirectURIs = splitNonEmpty(uris, "\n")
-	c.Scopes = strings.Fields(clientScopes)
-	return &r, &c, &t, nil
+	return &r, client(), &t, nil
 }
 
 // DeactivateToken implements obx.TokenStore.
