@@ -110,9 +110,13 @@ func runBenchTransfers(ctx context.Context, args []string, stdout, stderr io.Wri
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	pg, err := runPgbench(ctx, cfg, stdout)
+	pg, pgCPU, err := runPgbench(ctx, cfg, stdout)
 	if err != nil {
 		return err
+	}
+	if pgCPU > 0 && res.cpu != nil && res.ok > 0 {
+		wdCPU := float64(res.cpu.client+res.cpu.server) / float64(res.ok)
+		fmt.Fprintf(stdout, "cpu ratio    CPU per pgbench transaction ÷ CPU per withdrawal = %.2f\n", float64(pgCPU)/wdCPU)
 	}
 	if pg > 0 {
 		fmt.Fprintf(stdout, "ratio        withdrawals/s ÷ pgbench tps = %.2f\n", res.rate()/pg)
@@ -133,6 +137,7 @@ func metOrNot(b bool) string {
 type benchResult struct {
 	window    time.Duration
 	ok        int
+	cpu       *cpuUse         // nil when not measured
 	latencies []time.Duration // of every request, sorted
 	codes     map[string]int  // rsp_code (or transport failure) of every request that did not complete
 }
@@ -226,7 +231,11 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 		cfg.Concurrency, len(payers), cfg.Amount, cfg.Duration, cfg.Warmup)
 
 	checkpoint(ctx, h.db.SQL())
-	res, err := tsp.load(ctx, client, payers, cfg)
+	meter := &cpuMeter{db: h.db.SQL(), client: os.Getpid()}
+	if err := h.db.SQL().QueryRowContext(ctx, `SELECT current_database()`).Scan(&meter.datname); err != nil {
+		return nil, err
+	}
+	res, err := tsp.load(ctx, client, payers, cfg, meter)
 	if err != nil {
 		return nil, err
 	}
@@ -242,6 +251,10 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 		}
 		slices.Sort(parts)
 		fmt.Fprintf(out, "errors       %s\n", strings.Join(parts, ", "))
+	}
+	if res.cpu != nil && res.ok > 0 {
+		fmt.Fprintf(out, "cpu          per withdrawal: obx process %s (hub, simulated banks, load generator), PostgreSQL %s\n",
+			perOp(res.cpu.client, float64(res.ok)), perOp(res.cpu.server, float64(res.ok)))
 	}
 	return res, nil
 }
@@ -459,11 +472,19 @@ type withdrawal struct {
 }
 
 // load runs the workers through the warm-up and the measured window.
-func (t *benchTSP) load(ctx context.Context, client *http.Client, payers []payer, cfg benchConfig) (*benchResult, error) {
+func (t *benchTSP) load(ctx context.Context, client *http.Client, payers []payer, cfg benchConfig, meter *cpuMeter) (*benchResult, error) {
 	start := time.Now()
 	from, until := start.Add(cfg.Warmup), start.Add(cfg.Warmup+cfg.Duration)
 	var profiling sync.WaitGroup
 	var profErr error
+	var cpu *cpuUse
+	if meter != nil {
+		profiling.Add(1)
+		go func() {
+			defer profiling.Done()
+			cpu = meter.window(ctx, from, until)
+		}()
+	}
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
 		if err != nil {
@@ -530,7 +551,7 @@ func (t *benchTSP) load(ctx context.Context, client *http.Client, payers []payer
 	if profErr != nil {
 		return nil, fmt.Errorf("cpu profile: %w", profErr)
 	}
-	res := &benchResult{window: cfg.Duration, codes: map[string]int{}}
+	res := &benchResult{window: cfg.Duration, codes: map[string]int{}, cpu: cpu}
 	for _, tl := range tallies {
 		res.ok += tl.ok
 		res.latencies = append(res.latencies, tl.latencies...)
@@ -572,7 +593,7 @@ var pgbenchTPS = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
 // runPgbench runs pgbench's TPC-B-like load with the bench's concurrency and
 // duration on a scratch database of cfg.DSN's server, dropped afterwards, and
 // returns its TPS; 0 when pgbench is not installed.
-func runPgbench(ctx context.Context, cfg benchConfig, out io.Writer) (float64, error) {
+func runPgbench(ctx context.Context, cfg benchConfig, w io.Writer) (tps float64, cpuPerTx time.Duration, err error) {
 	bin := cfg.Pgbench
 	if bin == "" {
 		bin, _ = exec.LookPath("pgbench")
@@ -584,35 +605,35 @@ func runPgbench(ctx context.Context, cfg benchConfig, out io.Writer) (float64, e
 		}
 	}
 	if bin == "" {
-		fmt.Fprintln(out, "pgbench      not found: skipped. Install it with PostgreSQL's client tools (Debian: apt-get install postgresql-client), or pass --pgbench")
-		return 0, nil
+		fmt.Fprintln(w, "pgbench      not found: skipped. Install it with PostgreSQL's client tools (Debian: apt-get install postgresql-client), or pass --pgbench")
+		return 0, 0, nil
 	}
 	u, err := url.Parse(cfg.DSN)
 	if err != nil {
-		return 0, fmt.Errorf("--db: %w", err)
+		return 0, 0, fmt.Errorf("--db: %w", err)
 	}
 	admin, err := sql.Open("pgx", cfg.DSN)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer admin.Close()
 	var b [6]byte
 	rand.Read(b[:])
 	scratch := "obx_pgbench_" + hex.EncodeToString(b[:])
 	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+scratch); err != nil {
-		return 0, fmt.Errorf("create pgbench's scratch database: %w", err)
+		return 0, 0, fmt.Errorf("create pgbench's scratch database: %w", err)
 	}
 	defer admin.ExecContext(context.WithoutCancel(ctx), `DROP DATABASE IF EXISTS `+scratch+` WITH (FORCE)`)
 	u.Path = "/" + scratch
 	target := u.String()
 	scratchDB, err := sql.Open("pgx", target)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	info, err := durability(ctx, scratchDB)
 	scratchDB.Close()
 	if err != nil {
-		return 0, fmt.Errorf("pgbench's database: %w", err)
+		return 0, 0, fmt.Errorf("pgbench's database: %w", err)
 	}
 
 	pgbench := func(args ...string) (string, error) {
@@ -624,25 +645,47 @@ func runPgbench(ctx context.Context, cfg benchConfig, out io.Writer) (float64, e
 		return string(b), nil
 	}
 	if _, err := pgbench("-i", "-q", "-s", strconv.Itoa(cfg.PgbenchScale)); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	checkpoint(ctx, admin)
 	secs := strconv.Itoa(int(math.Ceil(cfg.Duration.Seconds())))
 	threads := strconv.Itoa(min(2, cfg.Concurrency))
 	args := []string{"-c", strconv.Itoa(cfg.Concurrency), "-j", threads, "-T", secs}
-	text, err := pgbench(args...)
-	if err != nil {
-		return 0, err
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, append(args, target)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return 0, 0, fmt.Errorf("pgbench: %w", err)
 	}
+	// CPU is measured from a second after the start, once every client is
+	// connected, to a second before the end.
+	began := time.Now()
+	meter := &cpuMeter{db: admin, datname: scratch, client: cmd.Process.Pid}
+	var cpu *cpuUse
+	var cpuWindow time.Duration
+	if cfg.Duration >= 4*time.Second {
+		from, until := began.Add(time.Second), began.Add(cfg.Duration-time.Second)
+		cpu, cpuWindow = meter.window(ctx, from, until), until.Sub(from)
+	}
+	if err := cmd.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("pgbench %s: %w\n%s", strings.Join(args, " "), err, out.Bytes())
+	}
+	text := out.String()
 	m := pgbenchTPS.FindStringSubmatch(text)
 	if m == nil {
-		return 0, fmt.Errorf("pgbench printed no tps:\n%s", text)
+		return 0, 0, fmt.Errorf("pgbench printed no tps:\n%s", text)
 	}
-	tps, err := strconv.ParseFloat(m[1], 64)
+	tps, err = strconv.ParseFloat(m[1], 64)
 	if err != nil {
-		return 0, fmt.Errorf("pgbench tps %q: %w", m[1], err)
+		return 0, 0, fmt.Errorf("pgbench tps %q: %w", m[1], err)
 	}
-	fmt.Fprintf(out, "pgbench      TPC-B-like, scale %d, pgbench %s (synchronous_commit=%s): %.1f tps\n",
+	fmt.Fprintf(w, "pgbench      TPC-B-like, scale %d, pgbench %s (synchronous_commit=%s): %.1f tps\n",
 		cfg.PgbenchScale, strings.Join(args, " "), info.syncCommit, tps)
-	return tps, nil
+	if cpu != nil {
+		n := tps * cpuWindow.Seconds()
+		fmt.Fprintf(w, "cpu          per pgbench transaction: pgbench %s, PostgreSQL %s\n",
+			perOp(cpu.client, n), perOp(cpu.server, n))
+		cpuPerTx = time.Duration(float64(cpu.client+cpu.server) / n)
+	}
+	return tps, cpuPerTx, nil
 }
