@@ -21,7 +21,10 @@ import (
 
 // ProductReader answers product queries; package productindex implements it.
 type ProductReader interface {
+	// Bank returns a bank's data with its branches and ATMs, which it
+	// rebuilds for the call; Products returns it without them, at no cost.
 	Bank(code string) (*obx.BankProducts, bool)
+	Products(code string) (*obx.BankProducts, bool)
 	Nearby(q obx.NearbyQuery) obx.NearbyResult
 	Compare(q obx.CompareQuery) obx.CompareResult
 	BestRates(q obx.BestRateQuery) ([]obx.BestRate, time.Time)

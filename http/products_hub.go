@@ -204,7 +204,7 @@ func (s *Server) handleDepositHistory(r *http.Request, p *obx.Principal) (any, t
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if _, ok := s.Products.Bank(code); !ok {
+	if _, ok := s.Products.Products(code); !ok {
 		return nil, time.Time{}, perr(pcodeUnknownBank, "No participating bank publishes product data as "+code+".")
 	}
 	c, err := s.ProductHistory.Catalog(r.Context(), code, at)
@@ -233,7 +233,7 @@ func (s *Server) handleRateHistory(r *http.Request, p *obx.Principal) (any, time
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if _, ok := s.Products.Bank(code); !ok {
+	if _, ok := s.Products.Products(code); !ok {
 		return nil, time.Time{}, perr(pcodeUnknownBank, "No participating bank publishes product data as "+code+".")
 	}
 	b, err := s.ProductHistory.Rates(r.Context(), code, at)
