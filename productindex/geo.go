@@ -132,7 +132,7 @@ func (g *grid) nearest(from obx.Location, radius float64, k int, keep func(*flat
 		return nil
 	}
 	row0, col0 := cellOf(from)
-	var hits []hit
+	hits := make([]hit, 0, 4*k) // the first rings usually hold the answer
 	// A latitude gap alone is a lower bound on the distance: most places
 	// beyond the radius are rejected without trigonometry.
 	maxDLat := radius / EarthRadiusM * 180 / math.Pi
