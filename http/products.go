@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/obxhub/obx"
@@ -21,7 +23,10 @@ import (
 
 // ProductReader answers product queries; package productindex implements it.
 type ProductReader interface {
+	// Bank returns a bank's data with its branches and ATMs, which it
+	// rebuilds for the call; Products returns it without them, at no cost.
 	Bank(code string) (*obx.BankProducts, bool)
+	Products(code string) (*obx.BankProducts, bool)
 	Nearby(q obx.NearbyQuery) obx.NearbyResult
 	Compare(q obx.CompareQuery) obx.CompareResult
 	BestRates(q obx.BestRateQuery) ([]obx.BestRate, time.Time)
@@ -208,13 +213,18 @@ func (s *Server) productFail(w http.ResponseWriter, r *http.Request, stan string
 // the request's If-None-Match or If-Modified-Since says the client has it.
 // Clients must revalidate (no-cache): rates change many times a day.
 func writeConditional(w http.ResponseWriter, r *http.Request, body any, modified time.Time) {
-	b, err := json.Marshal(body)
-	if err != nil { // plain structs of strings and numbers: cannot happen
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	if err := json.NewEncoder(buf).Encode(body); err != nil { // plain structs of strings and numbers: cannot happen
 		http.Error(w, `{"code":"internal","message":"Internal error."}`, http.StatusInternalServerError)
 		return
 	}
-	sum := sha256.Sum256(b)
-	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	b := buf.Bytes() // the JSON and a newline, as json.Marshal plus '\n'
+	sum := sha256.Sum256(b[:len(b)-1])
+	var tag [2 + 32]byte
+	tag[0], tag[len(tag)-1] = '"', '"'
+	hex.Encode(tag[1:], sum[:16])
+	etag := string(tag[:])
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", "private, no-cache")
@@ -233,7 +243,24 @@ func writeConditional(w http.ResponseWriter, r *http.Request, body any, modified
 	}
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
-	w.Write(append(b, '\n'))
+	w.Write(b)
+}
+
+// bodyBuffers recycles the buffers product answers are encoded into: the
+// API's answers are its main source of garbage, and garbage is what makes
+// the collector run.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse: a rare huge answer
+// (a 1,000-ATM page) should not pin its memory in the pool.
+const maxPooledBody = 256 << 10
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBody {
+		return
+	}
+	b.Reset()
+	bodyBuffers.Put(b)
 }
 
 // etagMatches applies If-None-Match's weak comparison (RFC 9110 §13.1.2).

@@ -191,10 +191,16 @@ var fiscCollections = map[string]fiscCollection{
 	}},
 }
 
-// destinationBank returns the bank X-DestinationId names (already validated).
-func (s *Server) destinationBank(r *http.Request) (*obx.BankProducts, error) {
+// destinationBank returns the bank X-DestinationId names (already
+// validated), with its branches and ATMs when places is set: only their
+// collections pay for rebuilding them.
+func (s *Server) destinationBank(r *http.Request, places bool) (*obx.BankProducts, error) {
 	code := r.Header.Get("X-DestinationId")[:3]
-	b, ok := s.Products.Bank(code)
+	bankData := s.Products.Products
+	if places {
+		bankData = s.Products.Bank
+	}
+	b, ok := bankData(code)
 	if !ok {
 		return nil, perr(pcodeUnknownBank, "No participating bank publishes product data as "+r.Header.Get("X-DestinationId")+".")
 	}
@@ -207,7 +213,7 @@ func (s *Server) handleFISCList(r *http.Request, p *obx.Principal) (any, time.Ti
 	if !ok {
 		return nil, time.Time{}, perr(pcodeNotFound, "No such product type; see docs/products.md for the list types.")
 	}
-	b, err := s.destinationBank(r)
+	b, err := s.destinationBank(r, false)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -229,7 +235,8 @@ func (s *Server) handleFISCCollection(r *http.Request, p *obx.Principal) (any, t
 	if len(code) > 64 {
 		return nil, time.Time{}, perr(pcodeInvalidParam, "productCode is at most 64 characters.")
 	}
-	b, err := s.destinationBank(r)
+	name := r.PathValue("collection")
+	b, err := s.destinationBank(r, name == "branches" || name == "atms")
 	if err != nil {
 		return nil, time.Time{}, err
 	}

@@ -56,7 +56,7 @@ func (s *Server) handleNearby(r *http.Request, p *obx.Principal) (any, time.Time
 	}
 	res := s.Products.Nearby(q)
 	out := nearbyJSON{Kind: q.Kind, From: fisc.Coordinate{Latitude: q.From.Lat, Longitude: q.From.Lon}, RadiusM: q.RadiusM,
-		Offset: q.Offset, Limit: q.Limit, Results: []placeJSON{}}
+		Offset: q.Offset, Limit: q.Limit, Results: make([]placeJSON, 0, len(res.Places))}
 	if !q.OpenAt.IsZero() {
 		out.OpenAt = q.OpenAt.UTC().Format(time.RFC3339)
 	}
@@ -105,7 +105,8 @@ func (s *Server) handleCompare(r *http.Request, p *obx.Principal) (any, time.Tim
 		return nil, time.Time{}, err
 	}
 	res := s.Products.Compare(q)
-	out := compareJSON{Family: r.PathValue("family"), Sort: q.Sort, Total: res.Total, Offset: q.Offset, Limit: q.Limit, Results: []matchJSON{}}
+	out := compareJSON{Family: r.PathValue("family"), Sort: q.Sort, Total: res.Total, Offset: q.Offset, Limit: q.Limit,
+		Results: make([]matchJSON, 0, len(res.Matches))}
 	if out.Sort == "" {
 		out.Sort = obx.CompareSorts[q.Family][0]
 	}
@@ -204,7 +205,7 @@ func (s *Server) handleDepositHistory(r *http.Request, p *obx.Principal) (any, t
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if _, ok := s.Products.Bank(code); !ok {
+	if _, ok := s.Products.Products(code); !ok {
 		return nil, time.Time{}, perr(pcodeUnknownBank, "No participating bank publishes product data as "+code+".")
 	}
 	c, err := s.ProductHistory.Catalog(r.Context(), code, at)
@@ -233,7 +234,7 @@ func (s *Server) handleRateHistory(r *http.Request, p *obx.Principal) (any, time
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if _, ok := s.Products.Bank(code); !ok {
+	if _, ok := s.Products.Products(code); !ok {
 		return nil, time.Time{}, perr(pcodeUnknownBank, "No participating bank publishes product data as "+code+".")
 	}
 	b, err := s.ProductHistory.Rates(r.Context(), code, at)

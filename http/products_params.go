@@ -97,7 +97,7 @@ func (s *Server) banksParam(q url.Values) ([]string, error) {
 		return nil, err
 	}
 	for _, c := range codes {
-		if _, ok := s.Products.Bank(c); !ok {
+		if _, ok := s.Products.Products(c); !ok {
 			return nil, perr(pcodeUnknownBank, "No participating bank publishes product data as "+c+".")
 		}
 	}

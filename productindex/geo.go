@@ -3,6 +3,7 @@ package productindex
 import (
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/obxhub/obx"
 )
@@ -20,17 +21,6 @@ func DistanceM(a, b obx.Location) float64 {
 	return 2 * EarthRadiusM * math.Asin(math.Min(1, math.Sqrt(h)))
 }
 
-// place is a branch or ATM in a grid.
-type place struct {
-	bank     *bank
-	branch   *obx.Branch
-	atm      *obx.ATM
-	loc      obx.Location
-	hours    *obx.OpeningHours
-	services []string
-	access   []string
-}
-
 // cellDeg is the side of a grid cell in degrees: about 1.1 km of latitude
 // and 0.9 km of longitude in Korea. The ten nearest ATMs in a city are
 // found in the query's cell and the eight around it; a 100 km radius with a
@@ -40,12 +30,17 @@ const cellDeg = 0.01
 // grid is a uniform latitude/longitude grid of places: the simplest spatial
 // index that answers k-nearest queries by searching rings of cells outwards
 // from the query's cell, and is rebuilt from scratch in milliseconds. The
-// places of each cell are contiguous in places, so a query touches few
-// cache lines. Longitudes do not wrap at ±180°: no participating bank has a
-// place near the antimeridian.
+// places of each cell are contiguous in the table, so a query touches few
+// cache lines, and neither places nor cells hold pointers (see placeTable).
+// Longitudes do not wrap at ±180°: no participating bank has a place near
+// the antimeridian.
 type grid struct {
-	places []place
-	cells  map[int64][2]int32 // cell key → [start, end) in places
+	placeTable                    // places sorted by cell
+	cells      map[int64][2]int32 // cell key → [start, end) in places
+	// byCatalog lists the places in bank then catalog order, and bankPlaces
+	// is each bank's range of it, so that a bank's catalog can be rebuilt.
+	byCatalog  []uint32
+	bankPlaces []span
 }
 
 func cellOf(l obx.Location) (row, col int64) {
@@ -54,7 +49,10 @@ func cellOf(l obx.Location) (row, col int64) {
 
 func cellKey(row, col int64) int64 { return row<<32 | col }
 
-func newGrid(ps []place) *grid {
+// newGrid sorts the places of t, which are in bank then catalog order, by
+// cell, keeping catalog order within a cell.
+func newGrid(t placeTable) *grid {
+	ps := t.places
 	keys := make([]int64, len(ps))
 	for i := range ps {
 		keys[i] = cellKey(cellOf(ps[i].loc))
@@ -72,9 +70,11 @@ func newGrid(ps []place) *grid {
 		}
 		return a - b // keep catalog order within a cell
 	})
-	g := &grid{places: make([]place, len(ps)), cells: map[int64][2]int32{}}
+	g := &grid{placeTable: t, cells: map[int64][2]int32{}, byCatalog: make([]uint32, len(ps)), bankPlaces: make([]span, len(t.banks))}
+	g.places = make([]flatPlace, len(ps))
 	for i, o := range order {
 		g.places[i] = ps[o]
+		g.byCatalog[o] = uint32(i)
 		k := keys[o]
 		span, ok := g.cells[k]
 		if !ok {
@@ -83,13 +83,39 @@ func newGrid(ps []place) *grid {
 		span[1] = int32(i + 1)
 		g.cells[k] = span
 	}
+	for i := range ps {
+		sp := &g.bankPlaces[ps[i].bank]
+		if sp.len() == 0 {
+			sp.start = uint32(i)
+		}
+		sp.end = uint32(i + 1)
+	}
 	return g
+}
+
+// bankIndex returns the index in g.banks of the bank with code, or -1.
+func (g *grid) bankIndex(code string) int {
+	i, ok := slices.BinarySearchFunc(g.banks, code, func(b *bank, code string) int { return strings.Compare(b.Catalog.BankCode, code) })
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// catalogPlaces returns the places of the bank with code, in catalog order.
+func (g *grid) catalogPlaces(code string) []uint32 {
+	i := g.bankIndex(code)
+	if i < 0 {
+		return nil
+	}
+	sp := g.bankPlaces[i]
+	return g.byCatalog[sp.start:sp.end]
 }
 
 // hit is a place within the radius, with its distance, and whether it
 // passes the query's filters: 0 not yet known, 1 yes, 2 no.
 type hit struct {
-	p    *place
+	p    *flatPlace
 	d    float64
 	keep int8
 }
@@ -101,12 +127,12 @@ type hit struct {
 // the radius. The filters (services, opening hours) cost more than a
 // distance, so they run lazily, nearest first, only on places that could
 // make the answer.
-func (g *grid) nearest(from obx.Location, radius float64, k int, keep func(*place) bool) []hit {
+func (g *grid) nearest(from obx.Location, radius float64, k int, keep func(*flatPlace) bool) []hit {
 	if k <= 0 || len(g.places) == 0 {
 		return nil
 	}
 	row0, col0 := cellOf(from)
-	var hits []hit
+	hits := make([]hit, 0, 4*k) // the first rings usually hold the answer
 	// A latitude gap alone is a lower bound on the distance: most places
 	// beyond the radius are rejected without trigonometry.
 	maxDLat := radius / EarthRadiusM * 180 / math.Pi
@@ -132,7 +158,7 @@ func (g *grid) nearest(from obx.Location, radius float64, k int, keep func(*plac
 		case a.d > b.d:
 			return 1
 		}
-		return compareCodes(a.p, b.p)
+		return g.compareCodes(a.p, b.p)
 	}
 	// kept counts, nearest first, the hits no farther than bound that pass,
 	// up to k.
@@ -212,28 +238,11 @@ func ringBound(from obx.Location, r int64) float64 {
 
 // compareCodes orders places at equal distance by bank, then code, so that
 // results and pages are deterministic.
-func compareCodes(a, b *place) int {
+func (g *grid) compareCodes(a, b *flatPlace) int {
 	if a.bank != b.bank {
-		if a.bank.Catalog.BankCode < b.bank.Catalog.BankCode {
-			return -1
-		}
-		return 1
+		return strings.Compare(g.banks[a.bank].Catalog.BankCode, g.banks[b.bank].Catalog.BankCode)
 	}
-	ac, bc := a.code(), b.code()
-	switch {
-	case ac < bc:
-		return -1
-	case ac > bc:
-		return 1
-	}
-	return 0
-}
-
-func (p *place) code() string {
-	if p.branch != nil {
-		return p.branch.Code
-	}
-	return p.atm.Code
+	return strings.Compare(g.s(a.code), g.s(b.code))
 }
 
 // MaxRadiusM is the largest search radius the index accepts: beyond it,
@@ -249,34 +258,34 @@ func (ix *Index) Nearby(q obx.NearbyQuery) obx.NearbyResult {
 		g = s.branches
 	}
 	radius := math.Min(q.RadiusM, MaxRadiusM)
-	// Places point at the bank as it was when the grid was built (a rate
+	// The grid's banks are the banks as they were when it was built (a rate
 	// board replaces the bank but not the grid), so banks are matched by code.
-	banks, mod := s.selected(q.Banks)
-	var allowed map[string]bool
+	_, mod := s.selected(q.Banks)
+	var allowed []bool
 	if len(q.Banks) > 0 {
-		allowed = make(map[string]bool, len(banks))
-		for _, b := range banks {
-			allowed[b.Catalog.BankCode] = true
+		allowed = make([]bool, len(g.banks))
+		for i, b := range g.banks {
+			allowed[i] = slices.Contains(q.Banks, b.Catalog.BankCode)
 		}
 	}
 	// The query's time read on each bank's calendar, once per bank.
-	var local map[*bank]obx.LocalTime
+	var local []obx.LocalTime
+	var read []bool
 	if !q.OpenAt.IsZero() {
-		local = map[*bank]obx.LocalTime{}
+		local, read = make([]obx.LocalTime, len(g.banks)), make([]bool, len(g.banks))
 	}
-	keep := func(p *place) bool {
-		if allowed != nil && !allowed[p.bank.Catalog.BankCode] || !containsAll(p.services, q.Services) || !containsAll(p.access, q.Access) {
+	keep := func(p *flatPlace) bool {
+		if allowed != nil && !allowed[p.bank] || !g.containsAll(p.services, q.Services) || !g.containsAll(p.access, q.Access) {
 			return false
 		}
 		if local == nil {
 			return true
 		}
-		lt, ok := local[p.bank]
-		if !ok {
-			lt = obx.NewLocalTime(q.OpenAt, p.bank.Location, p.bank.holidays)
-			local[p.bank] = lt
+		if !read[p.bank] {
+			b := g.banks[p.bank]
+			local[p.bank], read[p.bank] = obx.NewLocalTime(q.OpenAt, b.Location, b.holidays), true
 		}
-		return p.hours.OpenDuring(lt)
+		return g.openDuring(p, local[p.bank])
 	}
 	hits := g.nearest(q.From, radius, q.Offset+q.Limit+1, keep)
 	res := obx.NearbyResult{Modified: mod}
@@ -285,21 +294,17 @@ func (ix *Index) Nearby(q obx.NearbyQuery) obx.NearbyResult {
 		hits = hits[:q.Offset+q.Limit]
 	}
 	if q.Offset < len(hits) {
+		res.Places = make([]obx.Place, 0, len(hits)-q.Offset)
 		for _, h := range hits[q.Offset:] {
-			res.Places = append(res.Places, obx.Place{
-				BankCode: h.p.bank.Catalog.BankCode, BankName: h.p.bank.Catalog.BankName,
-				Branch: h.p.branch, ATM: h.p.atm, DistanceM: h.d,
-			})
+			c := g.banks[h.p.bank].Catalog
+			pl := obx.Place{BankCode: c.BankCode, BankName: c.BankName, DistanceM: h.d}
+			if q.Kind == obx.PlaceBranch {
+				pl.Branch = g.branch(h.p)
+			} else {
+				pl.ATM = g.atm(h.p)
+			}
+			res.Places = append(res.Places, pl)
 		}
 	}
 	return res
-}
-
-func containsAll(have, want []string) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
 }

@@ -29,8 +29,11 @@ func New() *Index { return &Index{} }
 // bank is one bank's data in a snapshot. Its fields never change once the
 // snapshot is published.
 type bank struct {
-	obx.BankProducts
-	holidays obx.HolidaySet
+	obx.BankProducts // Catalog without Branches and ATMs: the grids hold them
+	holidays         obx.HolidaySet
+	// places is the catalog as published until the grids are built from it,
+	// then nil, so that its branches and ATMs can be collected.
+	places *obx.Catalog
 }
 
 // snapshot is the whole index at one moment.
@@ -45,7 +48,7 @@ func (ix *Index) load() *snapshot {
 	if s := ix.snap.Load(); s != nil {
 		return s
 	}
-	return &snapshot{banks: map[string]*bank{}, branches: newGrid(nil), atms: newGrid(nil)}
+	return &snapshot{banks: map[string]*bank{}, branches: newGrid(placeTable{}), atms: newGrid(placeTable{})}
 }
 
 // SetCatalogs implements obx.ProductIndex. It rebuilds the spatial grids
@@ -62,7 +65,10 @@ func (ix *Index) SetCatalogs(cs ...*obx.Catalog) {
 		if prev != nil && prev.Catalog.Version > c.Version {
 			continue
 		}
-		b := &bank{BankProducts: obx.BankProducts{Catalog: c, Location: c.Location()}, holidays: obx.NewHolidaySet(c.Holidays)}
+		lean := *c
+		lean.Branches, lean.ATMs = nil, nil
+		b := &bank{BankProducts: obx.BankProducts{Catalog: &lean, Location: c.Location()}, holidays: obx.NewHolidaySet(c.Holidays),
+			places: c}
 		if prev != nil {
 			b.Rates = prev.Rates
 		}
@@ -109,19 +115,32 @@ func (s *snapshot) with(bs []*bank, places bool) *snapshot {
 	}
 	slices.Sort(n.codes)
 	if places {
-		var branches, atms []place
+		branches, atms := newTableBuilder(), newTableBuilder()
 		for _, code := range n.codes {
 			bk := n.banks[code]
-			for i := range bk.Catalog.Branches {
-				br := &bk.Catalog.Branches[i]
-				branches = append(branches, place{bank: bk, branch: br, loc: br.Location, hours: &br.Hours, services: br.Services, access: br.Accessibility})
+			branches.addBank(bk)
+			atms.addBank(bk)
+			if c := bk.places; c != nil {
+				for i := range c.Branches {
+					branches.addBranch(&c.Branches[i])
+				}
+				for i := range c.ATMs {
+					atms.addATM(&c.ATMs[i])
+				}
+				continue
 			}
-			for i := range bk.Catalog.ATMs {
-				a := &bk.Catalog.ATMs[i]
-				atms = append(atms, place{bank: bk, atm: a, loc: a.Location, hours: &a.Hours, services: a.Services, access: a.Accessibility})
+			// An unchanged bank: its places are only in the grids now.
+			for _, i := range s.branches.catalogPlaces(code) {
+				branches.addFrom(&s.branches.placeTable, &s.branches.places[i])
+			}
+			for _, i := range s.atms.catalogPlaces(code) {
+				atms.addFrom(&s.atms.placeTable, &s.atms.places[i])
 			}
 		}
-		n.branches, n.atms = newGrid(branches), newGrid(atms)
+		n.branches, n.atms = newGrid(branches.table()), newGrid(atms.table())
+		for _, bk := range bs {
+			bk.places = nil
+		}
 	}
 	return n
 }
@@ -140,8 +159,32 @@ func (ix *Index) Head(code string) obx.ProductHead {
 }
 
 // Bank returns the data in service for a bank, and false if it has
-// published none.
+// published none. The catalog is a copy with its branches and ATMs rebuilt
+// from the grids, which allocates in proportion to them: serving paths use
+// Products unless they need the places.
 func (ix *Index) Bank(code string) (*obx.BankProducts, bool) {
+	s := ix.load()
+	b := s.banks[code]
+	if b == nil {
+		return nil, false
+	}
+	c := *b.Catalog
+	c.Branches, c.ATMs = nil, nil
+	for _, i := range s.branches.catalogPlaces(code) {
+		c.Branches = append(c.Branches, *s.branches.branch(&s.branches.places[i]))
+	}
+	for _, i := range s.atms.catalogPlaces(code) {
+		c.ATMs = append(c.ATMs, *s.atms.atm(&s.atms.places[i]))
+	}
+	bp := b.BankProducts
+	bp.Catalog = &c
+	return &bp, true
+}
+
+// Products returns the data in service for a bank as Bank does, but
+// without its branches and ATMs, and without allocating: the catalog is the
+// index's own and must not be modified.
+func (ix *Index) Products(code string) (*obx.BankProducts, bool) {
 	b := ix.load().banks[code]
 	if b == nil {
 		return nil, false

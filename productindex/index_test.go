@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/obxhub/obx"
 	"github.com/obxhub/obx/banksim"
 	"github.com/obxhub/obx/productindex"
@@ -287,5 +289,41 @@ func TestSnapshotsAreImmutable(t *testing.T) {
 	ix.SetCatalogs(old) // an older version arriving late changes nothing
 	if now, _ := ix.Bank("004"); now.Catalog.Version != 2 {
 		t.Errorf("a late older version replaced version 2")
+	}
+}
+
+// TestBankRebuildsPlaces checks that the flat tables lose nothing: a bank's
+// catalog comes back from the index as it was published, and Products is
+// the same catalog without its places.
+func TestBankRebuildsPlaces(t *testing.T) {
+	ix := productindex.New()
+	var want []*obx.Catalog
+	for i := range 3 {
+		code := banksim.DemoBanks[i].Code
+		c := banksim.DemoCatalog(code, "은행"+code, 1, banksim.CatalogOptions{})
+		c.Version = 1
+		c.ATMs[0].Hours.Exceptions = append(c.ATMs[0].Hours.Exceptions,
+			obx.HoursException{Date: "2026-05-05", Periods: []obx.Period{{Open: 600, Close: 900}}, Reason: "어린이날"})
+		want = append(want, c)
+		// What the index is given is the caller's: compare against a deep copy.
+		cp := banksim.DemoCatalog(code, "은행"+code, 1, banksim.CatalogOptions{})
+		cp.Version = 1
+		cp.ATMs[0].Hours.Exceptions = slices.Clone(c.ATMs[0].Hours.Exceptions)
+		ix.SetCatalogs(cp)
+	}
+	for _, c := range want {
+		got, ok := ix.Bank(c.BankCode)
+		if !ok {
+			t.Fatalf("bank %s missing", c.BankCode)
+		}
+		if diff := cmp.Diff(c, got.Catalog, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("bank %s (-published +index):\n%s", c.BankCode, diff)
+		}
+		lean, _ := ix.Products(c.BankCode)
+		if len(lean.Catalog.ATMs) != 0 || len(lean.Catalog.Branches) != 0 || lean.Catalog.Version != 1 ||
+			len(lean.Catalog.Deposits) != len(c.Deposits) {
+			t.Errorf("Products(%s): %d ATMs, %d branches, version %d, %d deposits", c.BankCode,
+				len(lean.Catalog.ATMs), len(lean.Catalog.Branches), lean.Catalog.Version, len(lean.Catalog.Deposits))
+		}
 	}
 }
