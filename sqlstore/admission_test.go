@@ -232,6 +232,18 @@ func TestUsersSessionsDocuments(t *testing.T) {
 		if n, _ := db.SignInFailures(ctx, "k", t0.Add(30*time.Minute), 15*time.Minute); n != 0 {
 			t.Errorf("failures outside the window: %d", n)
 		}
+		db.CreateSession(ctx, &obx.WebSession{TokenHash: "old", Kind: obx.SessionStaff, UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)})
+		if err := db.PurgeWebState(ctx, t0.Add(17*time.Minute), 15*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := db.SignInFailures(ctx, "k", t0.Add(3*time.Minute), 15*time.Minute); n != 1 {
+			t.Errorf("after purge: %d failures, want only the one still inside the window", n)
+		}
+		var left int
+		db.SQL().QueryRow(`SELECT COUNT(*) FROM web_sessions WHERE token_hash = 'old'`).Scan(&left)
+		if left != 0 {
+			t.Error("expired session not purged")
+		}
 
 		tsp := newApplicant(t, db, "T100000005")
 		other := newApplicant(t, db, "T100000006")

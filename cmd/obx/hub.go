@@ -309,6 +309,9 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			if err := h.oauth.PurgeExpired(jobCtx); err != nil && jobCtx.Err() == nil {
 				cfg.Logger.Warn("purge expired tokens and flows", "err", err)
 			}
+			if err := h.db.PurgeWebState(jobCtx, time.Now(), time.Hour); err != nil && jobCtx.Err() == nil {
+				cfg.Logger.Warn("purge sessions and sign-in failures", "err", err)
+			}
 			if h.calls != nil {
 				if err := h.calls.PurgeCalls(jobCtx, time.Now()); err != nil && jobCtx.Err() == nil {
 					cfg.Logger.Warn("purge api calls", "err", err)
