@@ -62,7 +62,7 @@ func newHub(t testing.TB) *testHub {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{b: h.log}, nil))
-	adm := &obx.Admissions{Store: h.db, Banks: dir, Now: time.Now, NewCredentials: oauth.NewClientCredentials,
+	adm := &obx.Admissions{Store: h.db, Banks: dir, Registry: h.db, Now: time.Now, NewCredentials: oauth.NewClientCredentials,
 		HashSecret: oauth.HashSecret, NewUseCode: func() string { return fmt.Sprintf("T%09d", useCodes.Add(1)) }}
 	h.calls = sqlstore.NewCalls(h.db, logger)
 	t.Cleanup(h.calls.Close)

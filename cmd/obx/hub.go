@@ -130,6 +130,11 @@ type hub struct {
 	calls     *sqlstore.Calls // nil unless cfg.RecordCalls
 	handler   http.Handler
 
+	cfg        hubConfig
+	guard      bankguard.Config
+	httpClient *http.Client
+	simsMu     sync.Mutex // guards sims while the registry adds banks
+
 	stop context.CancelFunc // stops the background jobs
 	jobs sync.WaitGroup     // the background jobs
 }
@@ -182,6 +187,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		},
 	}
 	h.banks = bankguard.New(guard)
+	h.cfg, h.guard = cfg, guard
 	// One client for every bank adapter: connections are pooled per host, so
 	// a slow bank holds only its own. The default of two idle connections per
 	// host would make every busy bank open new TCP connections constantly.
@@ -196,6 +202,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			TLSHandshakeTimeout: 5 * time.Second,
 		},
 	}
+	h.httpClient = httpClient
 	for _, b := range cfg.Banks {
 		if b.URL != "" {
 			c, err := bankhttp.NewClient(bankhttp.Config{
@@ -216,6 +223,10 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		}
 		h.sims[b.Code] = sim
 		h.banks.Add(cfg.bankGuard(guard, b.Code), sim)
+	}
+
+	if err := h.syncBanks(ctx); err != nil {
+		return nil, err
 	}
 
 	secret, err := h.db.Secret(ctx, "oauth-hmac", func() ([]byte, error) {
@@ -257,7 +268,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	if err != nil {
 		return nil, err
 	}
-	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Now: time.Now,
+	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Registry: h.db, Now: time.Now,
 		NewCredentials: oauth.NewClientCredentials, HashSecret: oauth.HashSecret, NewUseCode: newUseCode}
 	portal := &web.Server{Admissions: h.admission, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db,
 		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL}
@@ -298,6 +309,24 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			}
 		}
 	}()
+	// Every replica follows the bank registry, so a bank the console adds
+	// or a maintenance window it sets reaches all of them within bankSyncEvery.
+	h.jobs.Add(1)
+	go func() {
+		defer h.jobs.Done()
+		t := time.NewTicker(bankSyncEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-jobCtx.Done():
+				return
+			case <-t.C:
+			}
+			if err := h.syncBanks(jobCtx); err != nil && jobCtx.Err() == nil {
+				cfg.Logger.Warn("bank registry", "err", err)
+			}
+		}
+	}()
 	// Every replica purges; the deletes are idempotent, so they need no
 	// coordination.
 	h.jobs.Add(1)
@@ -325,6 +354,68 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		}
 	}()
 	return h, nil
+}
+
+// bankSyncEvery is how often a replica reloads the bank registry.
+const bankSyncEvery = 10 * time.Second
+
+// syncBanks connects to every bank registered in the console that this
+// replica does not know yet, and applies every bank's maintenance windows.
+// A bank that cannot be opened is logged and tried again next time.
+func (h *hub) syncBanks(ctx context.Context) error {
+	regs, err := h.db.RegisteredBanks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range regs {
+		if _, err := h.banks.Bank(b.Code); err == nil {
+			continue
+		}
+		g := h.guard
+		g.Env = b.Env
+		if b.URL != "" {
+			c, err := bankhttp.NewClient(bankhttp.Config{Code: b.Code, Name: b.Name, BaseURL: b.URL,
+				Token: h.cfg.bankToken(), HTTPClient: h.httpClient})
+			if err != nil {
+				h.cfg.Logger.Warn("registered bank", "bank_code", b.Code, "err", err)
+				continue
+			}
+			h.banks.Add(g, c)
+		} else {
+			sim, err := banksim.Open(ctx, banksim.Config{Code: b.Code, Name: b.Name, Seed: h.cfg.Seed, Logger: h.cfg.Logger,
+				DSN: filepath.Join(h.cfg.SimDir, "bank-"+b.Code+".db")})
+			if err != nil {
+				h.cfg.Logger.Warn("registered bank", "bank_code", b.Code, "err", err)
+				continue
+			}
+			h.simsMu.Lock()
+			h.sims[b.Code] = sim
+			h.simsMu.Unlock()
+			h.banks.Add(g, sim)
+		}
+		h.cfg.Logger.Info("registered bank connected", "bank_code", b.Code)
+	}
+	ws, err := h.db.Maintenance(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range h.banks.Banks() {
+		if g, err := h.banks.Guarded(b.Code()); err == nil {
+			g.SetMaintenance(ws[b.Code()])
+		}
+	}
+	return nil
+}
+
+// bankToken is the token presented to bank adapters: the one of the
+// configured HTTP banks, which share it.
+func (cfg hubConfig) bankToken() string {
+	for _, b := range cfg.Banks {
+		if b.Token != "" {
+			return b.Token
+		}
+	}
+	return ""
 }
 
 // newUseCode returns a random client_use_code: "T" and nine digits.
@@ -357,9 +448,11 @@ func (h *hub) Close() {
 	if h.calls != nil {
 		h.calls.Close()
 	}
+	h.simsMu.Lock()
 	for _, s := range h.sims {
 		s.Close()
 	}
+	h.simsMu.Unlock()
 	if h.db != nil {
 		h.db.Close()
 	}
