@@ -101,6 +101,8 @@ type hubConfig struct {
 	// the other (simulated) banks; with none, as in the demo, every bank
 	// serves both, so a TSP taken live has somewhere to go.
 	LiveBanks []string
+	// Mailer sends password-reset mail; nil writes the links to the log.
+	Mailer web.Mailer
 	// RecordCalls keeps every TSP's recent API calls for the portal
 	// (written in batches off the request path).
 	RecordCalls bool
@@ -271,7 +273,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Registry: h.db, Now: time.Now,
 		NewCredentials: oauth.NewClientCredentials, HashSecret: oauth.HashSecret, NewUseCode: newUseCode}
 	portal := &web.Server{Admissions: h.admission, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db,
-		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL}
+		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL, Mailer: cfg.Mailer}
 	if cfg.RecordCalls {
 		h.calls = sqlstore.NewCalls(h.db, cfg.Logger)
 		srv.Calls, portal.Calls = h.calls, h.calls
