@@ -569,6 +569,7 @@ func (s *Admissions) GoLive(ctx context.Context, a Actor, tspID int64) (*Admissi
 			return "", err
 		}
 		f.Contract.SignedAt = s.now()
+		f.ActivateContract = true
 		f.TSP.SelfAuth = f.App.SelfCert && ScoreSelfCertification(f.App).Eligible
 		scopes := slices.Clone(SandboxScopes)
 		if f.TSP.SelfAuth {
@@ -623,6 +624,7 @@ func (s *Admissions) Reinstate(ctx context.Context, a Actor, tspID int64, note s
 		if err := move(f, AdmLive); err != nil {
 			return "", err
 		}
+		f.ActivateContract = f.Contract != nil
 		f.Notes = append(f.Notes, &Note{At: s.now(), Author: a.String(), Kind: "reinstated", Text: note})
 		return note, nil
 	})

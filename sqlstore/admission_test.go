@@ -57,6 +57,7 @@ func TestAdmissionFileRoundTrip(t *testing.T) {
 				BankGuarantees: []obx.BankGuarantee{{BankCode: "088", Limit: 5, AgreedAt: t0}}}
 			f.Notes = []*obx.Note{{Author: "staff:r", Kind: "decision", Rule: "gambling", Text: "flagged"}}
 			f.IssueClient = &obx.Client{ID: "live-1", TSPID: tsp.ID, Name: "live", SecretHash: []byte("h"), Env: obx.EnvLive}
+			f.ActivateContract = true
 			return &obx.AuditEntry{Actor: "staff:r", Action: "tsp.go_live", Before: "contract", After: "live"}, nil
 		})
 		if err != nil {
@@ -66,7 +67,7 @@ func TestAdmissionFileRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.IssueClient = nil
+		f.IssueClient, f.ActivateContract = nil, false
 		if diff := cmp.Diff(f, got); diff != "" {
 			t.Errorf("file (-written +read):\n%s", diff)
 		}

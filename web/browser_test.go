@@ -157,8 +157,9 @@ func TestAdmissionInBrowser(t *testing.T) {
 	do("open the file", chromedp.Click(css(fmt.Sprintf(`a[href="/console/tsps/%d"]`, tsp.ID))), chromedp.WaitVisible(css("#start-review")))
 	do("review", chromedp.Click(css("#start-review")), chromedp.WaitVisible(css("#approve")))
 	save("console-review")
+	// The page already shows a flash message; wait for the new state's badge.
 	do("approve", chromedp.SetValue(css("#reasons"), "Eligible fintech; plan complete."), chromedp.Click(css("#approve")),
-		chromedp.WaitVisible(css(".flash")))
+		chromedp.WaitVisible(css("#file-state.approved")))
 	state(obx.AdmApproved)
 	do("request functional check", chromedp.Navigate(base+"/portal/"), chromedp.Click(css("#request-functional")),
 		chromedp.WaitVisible(css(".flash")))
