@@ -441,8 +441,9 @@ type AdmissionFile struct {
 	Notes    []*Note            // new notes have ID 0 and are appended
 
 	// Set by a step, applied by the store in the same transaction:
-	IssueClient   *Client // a client to create (the live credentials at go-live)
-	RevokeClients bool    // revoke every client of the TSP (termination)
+	IssueClient      *Client // a client to create (the live credentials at go-live)
+	RevokeClients    bool    // revoke every client of the TSP (termination)
+	ActivateContract bool    // write the money-movement contract from Contract (go-live, reinstatement)
 }
 
 // OpenDeficiencies counts the security items still open.

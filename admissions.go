@@ -47,9 +47,10 @@ type AdmissionRepository interface {
 // contract, go-live, sub-businesses, suspension and termination. Each method
 // is one transaction that writes its audit entry with the change.
 type Admissions struct {
-	Store AdmissionRepository
-	Banks BankDirectory
-	Now   func() time.Time
+	Store    AdmissionRepository
+	Banks    BankDirectory
+	Registry BankRegistry // banks registered in the console
+	Now      func() time.Time
 	// NewCredentials returns a new client_id and secret; HashSecret hashes a
 	// secret for storage. Package oauth provides both.
 	NewCredentials func() (clientID, secret string)
@@ -568,6 +569,7 @@ func (s *Admissions) GoLive(ctx context.Context, a Actor, tspID int64) (*Admissi
 			return "", err
 		}
 		f.Contract.SignedAt = s.now()
+		f.ActivateContract = true
 		f.TSP.SelfAuth = f.App.SelfCert && ScoreSelfCertification(f.App).Eligible
 		scopes := slices.Clone(SandboxScopes)
 		if f.TSP.SelfAuth {
@@ -622,6 +624,7 @@ func (s *Admissions) Reinstate(ctx context.Context, a Actor, tspID int64, note s
 		if err := move(f, AdmLive); err != nil {
 			return "", err
 		}
+		f.ActivateContract = f.Contract != nil
 		f.Notes = append(f.Notes, &Note{At: s.now(), Author: a.String(), Kind: "reinstated", Text: note})
 		return note, nil
 	})
@@ -821,4 +824,48 @@ func (s *Admissions) SubBusinesses(ctx context.Context, a Actor, tspID int64) ([
 		}
 	}
 	return s.Store.SubBusinesses(ctx, tspID)
+}
+
+// RegisterBank adds a participating bank (admins only). Every replica
+// connects to it within its next registry refresh.
+func (s *Admissions) RegisterBank(ctx context.Context, a Actor, b *BankConfig) error {
+	if err := requireStaff(a, "admin"); err != nil {
+		return err
+	}
+	b.Code, b.Name, b.URL = strings.TrimSpace(b.Code), strings.TrimSpace(b.Name), strings.TrimRight(strings.TrimSpace(b.URL), "/")
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.Banks.Bank(b.Code); err == nil {
+		return Errorf(ECONFLICT, "Bank %s is already a participating bank.", b.Code)
+	}
+	conn := b.URL
+	if conn == "" {
+		conn = "simulated"
+	}
+	return s.Registry.RegisterBank(ctx, b, &AuditEntry{At: s.now(), Actor: a.String(), Action: "bank.register",
+		Subject: "bank:" + b.Code, After: conn + " " + b.Env, Note: b.Name})
+}
+
+// SetBankMaintenance replaces a registered bank's daily maintenance windows
+// (admins only).
+func (s *Admissions) SetBankMaintenance(ctx context.Context, a Actor, code, windows string) error {
+	if err := requireStaff(a, "admin"); err != nil {
+		return err
+	}
+	ws, err := ParseMaintenance(windows)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Banks.Bank(code); err != nil {
+		regs, err := s.Registry.RegisteredBanks(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(regs, func(b *BankConfig) bool { return b.Code == code }) {
+			return Errorf(ENOTFOUND, "No participating bank has code %q.", code)
+		}
+	}
+	return s.Registry.SetMaintenance(ctx, code, ws, &AuditEntry{At: s.now(), Actor: a.String(), Action: "bank.maintenance",
+		Subject: "bank:" + code})
 }

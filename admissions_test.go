@@ -230,6 +230,14 @@ func TestAdmissionWorkflow(t *testing.T) {
 		}
 		_, err = s.GoLive(ctx, rev, id)
 		wantCode(t, "live twice", err, obx.ECONFLICT)
+		// Later steps do not overwrite the money contract, which others may change.
+		mc, _ := h.db.Contract(ctx, id)
+		mc.DailyWithdrawLimit = 1
+		h.db.SetContract(ctx, mc)
+		ok(s.AddNote(ctx, rev, id, "checked"))
+		if c, _ := h.db.Contract(ctx, id); c.DailyWithdrawLimit != 1 {
+			t.Errorf("a note rewrote the contract: %+v", c)
+		}
 
 		// Suspension, reinstatement, termination.
 		_, err = s.Suspend(ctx, rev, id, "bored", "")

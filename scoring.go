@@ -228,7 +228,22 @@ func orNone(s string) string {
 	return s
 }
 
-func krw(v int64) string { return fmt.Sprintf("%d KRW", v) }
+// krw renders an amount with digit grouping: "2,000,000,000 KRW".
+func krw(v int64) string {
+	d := fmt.Sprint(v)
+	sign := ""
+	if v < 0 {
+		sign, d = "-", d[1:]
+	}
+	out := make([]byte, 0, len(d)+len(d)/3)
+	for i := range len(d) {
+		if i > 0 && (len(d)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, d[i])
+	}
+	return sign + string(out) + " KRW"
+}
 
 func months(m int) string { return fmt.Sprintf("%dy %dm", m/12, m%12) }
 

@@ -203,3 +203,10 @@ func TestGuaranteeAdditionsAndPercent(t *testing.T) {
 		t.Errorf("InsuredAmount = %d", got)
 	}
 }
+
+func TestBreakdownValues(t *testing.T) {
+	s := obx.ScoreGuarantee(&obx.Application{PaidInCapital: 2_000_000_000}, 0)
+	if got := s.Lines[1].Value; got != "2,000,000,000 KRW" {
+		t.Errorf("capital rendered %q", got)
+	}
+}

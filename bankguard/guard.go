@@ -110,6 +110,39 @@ type Bank struct {
 	observe func(bank, op string, d time.Duration, err error)
 	env     string
 	cb      *gobreaker.CircuitBreaker[any]
+
+	mu          sync.RWMutex // guards maintenance
+	maintenance []obx.MaintenanceWindow
+}
+
+// Unwrap returns the bank g guards, for work that is not a customer's call
+// and so does not go through the guard: pulling the bank's product catalog
+// on a schedule, which has its own timeouts and must not trip the breaker
+// that protects payments.
+func (g *Bank) Unwrap() obx.Bank { return g.bank }
+
+// SetMaintenance replaces the bank's daily maintenance windows: during
+// one, calls are answered at once with ErrBankMaintenance, without calling
+// the bank or counting against its breaker.
+func (g *Bank) SetMaintenance(ws []obx.MaintenanceWindow) {
+	g.mu.Lock()
+	g.maintenance = ws
+	g.mu.Unlock()
+}
+
+// Maintenance returns the bank's maintenance windows.
+func (g *Bank) Maintenance() []obx.MaintenanceWindow {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.maintenance
+}
+
+// inMaintenance reports whether the bank is in a maintenance window now.
+func (g *Bank) inMaintenance() bool { return obx.InMaintenance(g.Maintenance(), time.Now()) }
+
+func (g *Bank) maintenanceError() error {
+	return &obx.Error{Code: obx.EUNAVAILABLE, Message: fmt.Sprintf("Bank %s is in its maintenance window.", g.bank.Code()),
+		Err: obx.ErrBankMaintenance}
 }
 
 var _ obx.Bank = (*Bank)(nil)
@@ -173,6 +206,9 @@ func call[T any](ctx context.Context, g *Bank, op string, fn func(context.Contex
 		// A refusal, final like a bank's: a transfer fails instead of being retried.
 		return zero, &obx.BankError{BankCode: g.bank.Code(), RspCode: obx.BankRspOther,
 			Message: fmt.Sprintf("%s credentials cannot reach this %s bank", p.Env, g.env)}
+	}
+	if g.inMaintenance() {
+		return zero, g.maintenanceError()
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
@@ -246,6 +282,9 @@ func (g *Bank) Operation(ctx context.Context, id string) (*obx.OperationResult, 
 // Status implements obx.Bank. It bypasses the breaker, so that status checks
 // see a recovered bank, but reports an open breaker as down.
 func (g *Bank) Status(ctx context.Context) (*obx.BankStatus, error) {
+	if g.inMaintenance() {
+		return &obx.BankStatus{Up: false, Maintenance: true, Message: "maintenance window"}, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	st, err := g.bank.Status(ctx)

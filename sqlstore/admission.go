@@ -297,7 +297,7 @@ func (db *DB) writeFile(ctx context.Context, tx *sql.Tx, f *obx.AdmissionFile) e
 				return fmt.Errorf("save bank guarantee: %w", err)
 			}
 		}
-		if !c.SignedAt.IsZero() && a.State == obx.AdmLive {
+		if f.ActivateContract {
 			if err := db.activateContract(ctx, tx, a.TSPID, c); err != nil {
 				return err
 			}

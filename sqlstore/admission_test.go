@@ -57,6 +57,7 @@ func TestAdmissionFileRoundTrip(t *testing.T) {
 				BankGuarantees: []obx.BankGuarantee{{BankCode: "088", Limit: 5, AgreedAt: t0}}}
 			f.Notes = []*obx.Note{{Author: "staff:r", Kind: "decision", Rule: "gambling", Text: "flagged"}}
 			f.IssueClient = &obx.Client{ID: "live-1", TSPID: tsp.ID, Name: "live", SecretHash: []byte("h"), Env: obx.EnvLive}
+			f.ActivateContract = true
 			return &obx.AuditEntry{Actor: "staff:r", Action: "tsp.go_live", Before: "contract", After: "live"}, nil
 		})
 		if err != nil {
@@ -66,7 +67,7 @@ func TestAdmissionFileRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.IssueClient = nil
+		f.IssueClient, f.ActivateContract = nil, false
 		if diff := cmp.Diff(f, got); diff != "" {
 			t.Errorf("file (-written +read):\n%s", diff)
 		}
@@ -231,6 +232,18 @@ func TestUsersSessionsDocuments(t *testing.T) {
 		}
 		if n, _ := db.SignInFailures(ctx, "k", t0.Add(30*time.Minute), 15*time.Minute); n != 0 {
 			t.Errorf("failures outside the window: %d", n)
+		}
+		db.CreateSession(ctx, &obx.WebSession{TokenHash: "old", Kind: obx.SessionStaff, UserID: u.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)})
+		if err := db.PurgeWebState(ctx, t0.Add(17*time.Minute), 15*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := db.SignInFailures(ctx, "k", t0.Add(3*time.Minute), 15*time.Minute); n != 1 {
+			t.Errorf("after purge: %d failures, want only the one still inside the window", n)
+		}
+		var left int
+		db.SQL().QueryRow(`SELECT COUNT(*) FROM web_sessions WHERE token_hash = 'old'`).Scan(&left)
+		if left != 0 {
+			t.Error("expired session not purged")
 		}
 
 		tsp := newApplicant(t, db, "T100000005")

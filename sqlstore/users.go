@@ -185,3 +185,16 @@ func (db *DB) Document(ctx context.Context, tspID, id int64) (*obx.Document, err
 	}
 	return &d, nil
 }
+
+// PurgeWebState deletes expired sessions and sign-in failures older than
+// window, which throttling no longer reads. Idempotent, so every replica
+// may run it.
+func (db *DB) PurgeWebState(ctx context.Context, now time.Time, window time.Duration) error {
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at <= $1`, db.ts(now)); err != nil {
+		return fmt.Errorf("purge sessions: %w", err)
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM signin_failures WHERE at <= $1`, db.ts(now.Add(-window))); err != nil {
+		return fmt.Errorf("purge sign-in failures: %w", err)
+	}
+	return nil
+}

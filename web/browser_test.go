@@ -131,7 +131,6 @@ func TestAdmissionInBrowser(t *testing.T) {
 		chromedp.SetValue(css("#members"), "12000"), chromedp.Click(css(`input[name=aml]`)),
 		chromedp.Click(css(`input[name=account_verification]`)),
 		chromedp.Click(css("#save-application")), chromedp.WaitVisible(css(".flash")))
-	save("portal-application")
 	do("submit", chromedp.Navigate(base+"/portal/"), chromedp.Click(css("#submit-application")),
 		chromedp.WaitVisible(css(".flash")))
 	if got := text("#app-state"); got != obx.AdmSubmitted {
@@ -156,9 +155,13 @@ func TestAdmissionInBrowser(t *testing.T) {
 	}
 	do("open the file", chromedp.Click(css(fmt.Sprintf(`a[href="/console/tsps/%d"]`, tsp.ID))), chromedp.WaitVisible(css("#start-review")))
 	do("review", chromedp.Click(css("#start-review")), chromedp.WaitVisible(css("#approve")))
-	save("console-review")
+	if *screenshots != "" {
+		do("scores", chromedp.ScrollIntoView(css("#selfcert")))
+		save("console-scores")
+	}
+	// The page already shows a flash message; wait for the new state's badge.
 	do("approve", chromedp.SetValue(css("#reasons"), "Eligible fintech; plan complete."), chromedp.Click(css("#approve")),
-		chromedp.WaitVisible(css(".flash")))
+		chromedp.WaitVisible(css("#file-state.approved")))
 	state(obx.AdmApproved)
 	do("request functional check", chromedp.Navigate(base+"/portal/"), chromedp.Click(css("#request-functional")),
 		chromedp.WaitVisible(css(".flash")))
@@ -167,7 +170,6 @@ func TestAdmissionInBrowser(t *testing.T) {
 	do("contract", chromedp.SetValue(css("#main_bank"), "097"), chromedp.SetValue(css("#daily_withdraw_limit"), "20000000"),
 		chromedp.SetValue(css("#accounts"), banksim.DemoTSPAccounts("097")[1].Number),
 		chromedp.Click(css("#set-contract")), chromedp.WaitVisible(css("#go-live")))
-	save("console-contract")
 	do("go live", chromedp.Click(css("#go-live")), chromedp.WaitVisible(css("#suspend")))
 	state(obx.AdmLive)
 
@@ -193,7 +195,6 @@ func TestAdmissionInBrowser(t *testing.T) {
 		chromedp.SetValue(css("#reason"), "unconsented_withdrawal"), chromedp.SetValue(css("#note"), "bank 088 complaint"),
 		chromedp.Click(css("#suspend")), chromedp.WaitVisible(css("#reinstate")))
 	state(obx.AdmSuspended)
-	save("console-file")
 	if m := live.Get(t, liveTok, "/v2.0/bank/status", nil); hubtest.Code(m) != "A0013" {
 		t.Errorf("suspended TSP's call: %v", m)
 	}

@@ -25,6 +25,8 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/tsps/{id}/subbusinesses/{num}/{decision}", c(s.handleSubBusinessDecision))
 	mux.HandleFunc("GET /console/audit", c(s.handleAudit))
 	mux.HandleFunc("GET /console/banks", c(s.handleBanks))
+	mux.HandleFunc("POST /console/banks", c(s.handleRegisterBank))
+	mux.HandleFunc("POST /console/banks/{code}/maintenance", c(s.handleBankMaintenance))
 }
 
 func (s *Server) handleConsoleSignIn(w http.ResponseWriter, r *http.Request, v *visitor) error {
@@ -385,17 +387,40 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, v *visitor)
 }
 
 type bankRow struct {
-	Code, Name string
-	Status     *obx.BankStatus
-	Err        string
+	Code, Name  string
+	Connection  string // "simulated", a URL, or "" when configured by flags
+	Env         string
+	Maintenance string
+	Status      *obx.BankStatus
+	Err         string
+	Pending     bool // registered, not yet connected on this replica
 }
 
-// handleBanks lists the participating banks and asks each for its status
-// at once, with a short timeout so one slow bank cannot hold the page.
+type banksData struct {
+	Rows  []bankRow
+	Admin bool
+}
+
+// handleBanks lists the participating banks (those configured by flags and
+// those registered in the console) and asks each for its status at once,
+// with a short timeout so one slow bank cannot hold the page.
 func (s *Server) handleBanks(w http.ResponseWriter, r *http.Request, v *visitor) error {
+	ctx := r.Context()
+	regs, err := s.Admissions.Registry.RegisteredBanks(ctx)
+	if err != nil {
+		return err
+	}
+	windows, err := s.Admissions.Registry.Maintenance(ctx)
+	if err != nil {
+		return err
+	}
+	reg := map[string]*obx.BankConfig{}
+	for _, b := range regs {
+		reg[b.Code] = b
+	}
 	banks := s.Banks.Banks()
 	rows := make([]bankRow, len(banks))
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
 	for i, b := range banks {
@@ -403,7 +428,7 @@ func (s *Server) handleBanks(w http.ResponseWriter, r *http.Request, v *visitor)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := b.Status(ctx)
+			st, err := b.Status(sctx)
 			if err != nil {
 				rows[i].Err = obx.ErrorMessage(err)
 				return
@@ -412,6 +437,54 @@ func (s *Server) handleBanks(w http.ResponseWriter, r *http.Request, v *visitor)
 		}()
 	}
 	wg.Wait()
-	s.render(w, r, http.StatusOK, "console_banks", s.consolePage(v, "Participating banks", rows))
+	seen := map[string]bool{}
+	for i := range rows {
+		seen[rows[i].Code] = true
+	}
+	for _, b := range regs {
+		if !seen[b.Code] {
+			rows = append(rows, bankRow{Code: b.Code, Name: b.Name, Pending: true})
+		}
+	}
+	for i := range rows {
+		if b := reg[rows[i].Code]; b != nil {
+			rows[i].Connection, rows[i].Env = b.URL, b.Env
+			if b.URL == "" {
+				rows[i].Connection = "simulated"
+			}
+		}
+		var parts []string
+		for _, w := range windows[rows[i].Code] {
+			parts = append(parts, w.String())
+		}
+		rows[i].Maintenance = strings.Join(parts, ", ")
+	}
+	p := s.consolePage(v, "Participating banks", &banksData{Rows: rows, Admin: v.actor.Staff.Can("admin")})
+	p.Flash = r.URL.Query().Get("done")
+	s.render(w, r, http.StatusOK, "console_banks", p)
+	return nil
+}
+
+// handleRegisterBank handles "POST /console/banks".
+func (s *Server) handleRegisterBank(w http.ResponseWriter, r *http.Request, v *visitor) error {
+	conn := strings.TrimSpace(r.PostFormValue("connection"))
+	if conn == "sim" || conn == "simulated" {
+		conn = ""
+	}
+	b := &obx.BankConfig{Code: r.PostFormValue("code"), Name: r.PostFormValue("name"), URL: conn, Env: r.PostFormValue("env")}
+	if err := s.Admissions.RegisterBank(r.Context(), v.actor, b); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/console/banks?done="+urlEscape("Bank "+b.Code+" registered; every replica connects within seconds."), http.StatusSeeOther)
+	return nil
+}
+
+// handleBankMaintenance handles "POST /console/banks/{code}/maintenance".
+func (s *Server) handleBankMaintenance(w http.ResponseWriter, r *http.Request, v *visitor) error {
+	code := r.PathValue("code")
+	if err := s.Admissions.SetBankMaintenance(r.Context(), v.actor, code, r.PostFormValue("windows")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/console/banks?done="+urlEscape("Maintenance windows of bank "+code+" saved."), http.StatusSeeOther)
 	return nil
 }

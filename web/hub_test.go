@@ -35,6 +35,29 @@ type testHub struct {
 	srv   *httptest.Server
 	log   *strings.Builder
 	calls *sqlstore.Calls
+	mail  *outbox
+}
+
+// outbox is a web.Mailer that keeps what it is asked to send.
+type outbox struct {
+	mu   sync.Mutex
+	sent []string // "to\nsubject\nbody"
+}
+
+func (o *outbox) Send(_ context.Context, to, subject, body string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sent = append(o.sent, to+"\n"+subject+"\n"+body)
+	return nil
+}
+
+func (o *outbox) last() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.sent) == 0 {
+		return ""
+	}
+	return o.sent[len(o.sent)-1]
 }
 
 const staffPassword = "correct horse battery"
@@ -42,7 +65,7 @@ const staffPassword = "correct horse battery"
 func newHub(t testing.TB) *testHub {
 	t.Helper()
 	ctx := context.Background()
-	h := &testHub{db: dbtest.Open(t, dbtest.Engines()[0]), log: &strings.Builder{}}
+	h := &testHub{db: dbtest.Open(t, dbtest.Engines()[0]), log: &strings.Builder{}, mail: &outbox{}}
 	guard := bankguard.Config{Timeout: 5 * time.Second}
 	dir := bankguard.New(guard)
 	// 097 stands for the simulated banks of the sandbox, 088 for a live connection.
@@ -62,11 +85,11 @@ func newHub(t testing.TB) *testHub {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{b: h.log}, nil))
-	adm := &obx.Admissions{Store: h.db, Banks: dir, Now: time.Now, NewCredentials: oauth.NewClientCredentials,
+	adm := &obx.Admissions{Store: h.db, Banks: dir, Registry: h.db, Now: time.Now, NewCredentials: oauth.NewClientCredentials,
 		HashSecret: oauth.HashSecret, NewUseCode: func() string { return fmt.Sprintf("T%09d", useCodes.Add(1)) }}
 	h.calls = sqlstore.NewCalls(h.db, logger)
 	t.Cleanup(h.calls.Close)
-	w := &web.Server{Calls: h.calls, Admissions: adm, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db, Banks: dir, Logger: logger,
+	w := &web.Server{Mailer: h.mail, Calls: h.calls, Admissions: adm, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db, Banks: dir, Logger: logger,
 		Key: []byte("web-key-for-tests-0123456789abcd")}
 	s := &obxhttp.Server{Service: &obx.Service{Accounts: h.db, Banks: dir, Now: time.Now},
 		Transfers: &obx.Transfers{Store: h.db, Contracts: h.db, Accounts: h.db, Banks: dir, Now: time.Now, Owner: "t"},

@@ -265,7 +265,14 @@ func (s *Server) handleResetRequest(w http.ResponseWriter, r *http.Request, v *v
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	if u, err := s.Users.PortalUserByEmail(r.Context(), email); err == nil {
 		link := s.BaseURL + "/portal/reset?token=" + s.resetToken(u, s.Now().Add(resetLinkTTL))
-		s.Logger.Info("password reset link (deliver by mail in production)", "user_id", u.ID, "link", link)
+		if s.Mailer == nil {
+			s.Logger.Info("password reset link (no mail relay configured)", "user_id", u.ID, "link", link)
+		} else if err := s.Mailer.Send(r.Context(), u.Email, "obx: reset your password",
+			"Someone asked to reset the password of your obx developer portal account.\n\n"+
+				"To choose a new password, open this link within an hour:\n"+link+"\n\n"+
+				"If it was not you, ignore this mail; your password stays as it is.\n"); err != nil {
+			s.Logger.Error("send password reset mail", "user_id", u.ID, "err", err)
+		}
 	} else if obx.ErrorCode(err) != obx.ENOTFOUND {
 		return err
 	}

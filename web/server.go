@@ -42,6 +42,11 @@ var templateFS embed.FS
 //go:embed static/web.css
 var styleCSS []byte
 
+// Mailer sends an email. package smtpmail implements it.
+type Mailer interface {
+	Send(ctx context.Context, to, subject, body string) error
+}
+
 // Queues counts the files in each admission state. *sqlstore.DB implements it.
 type Queues interface {
 	QueueCounts(ctx context.Context) (map[string]int, error)
@@ -73,6 +78,9 @@ type Server struct {
 	SecureCookies bool
 	// BaseURL is the hub's public URL, for password-reset links.
 	BaseURL string
+	// Mailer sends password-reset links; without one (the demo) they are
+	// written to the log.
+	Mailer Mailer
 
 	pages map[string]*template.Template
 	cop   *http.CrossOriginProtection

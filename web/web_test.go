@@ -293,16 +293,17 @@ func TestFormsRefuseBadRequests(t *testing.T) {
 	})
 	t.Run("password reset", func(t *testing.T) {
 		c := h.browser(t)
-		c.post("/portal/reset", url.Values{"email": {"a@fin.example"}})
-		logMu.Lock()
-		log := h.log.String()
-		logMu.Unlock()
-		i := strings.Index(log, "/portal/reset?token=")
-		if i < 0 {
-			t.Fatal("no reset link logged")
+		c.post("/portal/reset", url.Values{"email": {"nobody@fin.example"}})
+		if h.mail.last() != "" {
+			t.Error("mail sent for an unknown email")
 		}
-		token := strings.Fields(log[i+len("/portal/reset?token="):])[0]
-		token = strings.Trim(token, `"`)
+		c.post("/portal/reset", url.Values{"email": {"a@fin.example"}})
+		mail := h.mail.last()
+		i := strings.Index(mail, "/portal/reset?token=")
+		if i < 0 || !strings.HasPrefix(mail, "a@fin.example\n") {
+			t.Fatalf("no reset link mailed: %q", mail)
+		}
+		token := strings.Fields(mail[i+len("/portal/reset?token="):])[0]
 		if st := c.post("/portal/reset/confirm", url.Values{"token": {token}, "password": {"a brand new pw"}}); st != http.StatusOK {
 			t.Fatalf("reset: %d %s", st, c.body)
 		}
@@ -313,4 +314,48 @@ func TestFormsRefuseBadRequests(t *testing.T) {
 			t.Errorf("sign-in with the new password: %d", st)
 		}
 	})
+}
+
+// TestBanksPage registers a bank and sets a maintenance window from the
+// console; only admins may.
+func TestBanksPage(t *testing.T) {
+	h := newHub(t)
+	admin := h.browser(t)
+	admin.staff("admin@center.example")
+	if st := admin.get("/console/banks"); st != http.StatusOK || !admin.has(`<code>097</code>`) || !admin.has(`id="add-bank"`) {
+		t.Fatalf("banks page: %d\n%s", st, admin.body)
+	}
+	for _, bad := range []url.Values{
+		{"code": {"12"}, "name": {"x"}, "connection": {"sim"}},
+		{"code": {"123"}, "name": {"x"}, "connection": {"ftp://bank"}},
+		{"code": {"097"}, "name": {"dup"}, "connection": {"sim"}},
+	} {
+		if st := admin.post("/console/banks", bad); st != http.StatusBadRequest && st != http.StatusConflict {
+			t.Errorf("register %v: %d", bad, st)
+		}
+	}
+	if st := admin.post("/console/banks", url.Values{"code": {"045"}, "name": {"새마을금고"}, "connection": {"https://bank045.example/obx"},
+		"env": {"live"}}); st != http.StatusOK || !admin.has("connecting") || !admin.has("https://bank045.example/obx") {
+		t.Errorf("register: %d", st)
+	}
+	if st := admin.post("/console/banks/097/maintenance", url.Values{"windows": {"23:30-00:30"}}); st != http.StatusOK || !admin.has("23:30-00:30") {
+		t.Errorf("maintenance: %d", st)
+	}
+	if st := admin.post("/console/banks/097/maintenance", url.Values{"windows": {"25:00-26:00"}}); st != http.StatusBadRequest {
+		t.Errorf("bad window: %d", st)
+	}
+	if st := admin.post("/console/banks/999/maintenance", url.Values{"windows": {"01:00-02:00"}}); st != http.StatusNotFound {
+		t.Errorf("unknown bank: %d", st)
+	}
+	rev := h.browser(t)
+	rev.staff("rev@center.example")
+	if st := rev.get("/console/banks"); st != http.StatusOK || rev.has(`id="add-bank"`) {
+		t.Errorf("reviewer's banks page: %d", st)
+	}
+	if st := rev.post("/console/banks", url.Values{"code": {"046"}, "name": {"x"}, "connection": {"sim"}}); st != http.StatusForbidden {
+		t.Errorf("reviewer registers a bank: %d", st)
+	}
+	if es, _ := h.db.Audit(context.Background(), obx.AuditQuery{Action: "bank."}); len(es) != 2 {
+		t.Errorf("bank actions audited: %d", len(es))
+	}
 }

@@ -102,6 +102,8 @@ type hubConfig struct {
 	// the other (simulated) banks; with none, as in the demo, every bank
 	// serves both, so a TSP taken live has somewhere to go.
 	LiveBanks []string
+	// Mailer sends password-reset mail; nil writes the links to the log.
+	Mailer web.Mailer
 	// RecordCalls keeps every TSP's recent API calls for the portal
 	// (written in batches off the request path).
 	RecordCalls bool
@@ -132,6 +134,11 @@ type hub struct {
 	admission *obx.Admissions
 	calls     *sqlstore.Calls // nil unless cfg.RecordCalls
 	handler   http.Handler
+
+	cfg        hubConfig
+	guard      bankguard.Config
+	httpClient *http.Client
+	simsMu     sync.Mutex // guards sims while the registry adds banks
 
 	stop context.CancelFunc // stops the background jobs
 	jobs sync.WaitGroup     // the background jobs
@@ -194,6 +201,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		},
 	}
 	h.banks = bankguard.New(guard)
+	h.cfg, h.guard = cfg, guard
 	// One client for every bank adapter: connections are pooled per host, so
 	// a slow bank holds only its own. The default of two idle connections per
 	// host would make every busy bank open new TCP connections constantly.
@@ -208,8 +216,8 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			TLSHandshakeTimeout: 5 * time.Second,
 		},
 	}
-	sources := map[string]obx.CatalogSource{} // where each bank's product data is pulled from
-	pushTokens := map[string]string{}         // banks that may push product data
+	h.httpClient = httpClient
+	pushTokens := map[string]string{} // banks that may push product data
 	for _, b := range cfg.Banks {
 		if b.Token != "" {
 			pushTokens[b.Code] = b.Token
@@ -222,7 +230,6 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 				return nil, fmt.Errorf("bank %s: %w", b.Code, err)
 			}
 			h.banks.Add(cfg.bankGuard(guard, b.Code), c)
-			sources[b.Code] = c
 			continue
 		}
 		sim, err := banksim.Open(ctx, banksim.Config{
@@ -234,7 +241,10 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		}
 		h.sims[b.Code] = sim
 		h.banks.Add(cfg.bankGuard(guard, b.Code), sim)
-		sources[b.Code] = sim
+	}
+
+	if err := h.syncBanks(ctx); err != nil {
+		return nil, err
 	}
 
 	// Product data: load what is stored, then pull every bank once before
@@ -244,7 +254,7 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	if err := h.products.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	h.products.PullAll(ctx, sources)
+	h.products.PullAll(ctx, h.catalogSources())
 
 	secret, err := h.db.Secret(ctx, "oauth-hmac", func() ([]byte, error) {
 		b := make([]byte, 32)
@@ -289,10 +299,10 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	if err != nil {
 		return nil, err
 	}
-	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Now: time.Now,
+	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Registry: h.db, Now: time.Now,
 		NewCredentials: oauth.NewClientCredentials, HashSecret: oauth.HashSecret, NewUseCode: newUseCode}
 	portal := &web.Server{Admissions: h.admission, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db,
-		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL}
+		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL, Mailer: cfg.Mailer}
 	if cfg.RecordCalls {
 		h.calls = sqlstore.NewCalls(h.db, cfg.Logger)
 		srv.Calls, portal.Calls = h.calls, h.calls
@@ -345,11 +355,29 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			case <-jobCtx.Done():
 				return
 			case <-pull.C:
-				h.products.PullAll(jobCtx, sources)
+				h.products.PullAll(jobCtx, h.catalogSources())
 			case <-refresh.C:
 				if err := h.products.Refresh(jobCtx); err != nil && jobCtx.Err() == nil {
 					cfg.Logger.Warn("product index refresh", "err", err)
 				}
+			}
+		}
+	}()
+	// Every replica follows the bank registry, so a bank the console adds
+	// or a maintenance window it sets reaches all of them within bankSyncEvery.
+	h.jobs.Add(1)
+	go func() {
+		defer h.jobs.Done()
+		t := time.NewTicker(bankSyncEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-jobCtx.Done():
+				return
+			case <-t.C:
+			}
+			if err := h.syncBanks(jobCtx); err != nil && jobCtx.Err() == nil {
+				cfg.Logger.Warn("bank registry", "err", err)
 			}
 		}
 	}()
@@ -364,6 +392,9 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			if err := h.oauth.PurgeExpired(jobCtx); err != nil && jobCtx.Err() == nil {
 				cfg.Logger.Warn("purge expired tokens and flows", "err", err)
 			}
+			if err := h.db.PurgeWebState(jobCtx, time.Now(), time.Hour); err != nil && jobCtx.Err() == nil {
+				cfg.Logger.Warn("purge sessions and sign-in failures", "err", err)
+			}
 			if h.calls != nil {
 				if err := h.calls.PurgeCalls(jobCtx, time.Now()); err != nil && jobCtx.Err() == nil {
 					cfg.Logger.Warn("purge api calls", "err", err)
@@ -377,6 +408,85 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		}
 	}()
 	return h, nil
+}
+
+// bankSyncEvery is how often a replica reloads the bank registry.
+const bankSyncEvery = 10 * time.Second
+
+// syncBanks connects to every bank registered in the console that this
+// replica does not know yet, and applies every bank's maintenance windows.
+// A bank that cannot be opened is logged and tried again next time.
+func (h *hub) syncBanks(ctx context.Context) error {
+	regs, err := h.db.RegisteredBanks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range regs {
+		if _, err := h.banks.Bank(b.Code); err == nil {
+			continue
+		}
+		g := h.guard
+		g.Env = b.Env
+		if b.URL != "" {
+			c, err := bankhttp.NewClient(bankhttp.Config{Code: b.Code, Name: b.Name, BaseURL: b.URL,
+				Token: h.cfg.bankToken(), HTTPClient: h.httpClient})
+			if err != nil {
+				h.cfg.Logger.Warn("registered bank", "bank_code", b.Code, "err", err)
+				continue
+			}
+			h.banks.Add(g, c)
+		} else {
+			sim, err := banksim.Open(ctx, banksim.Config{Code: b.Code, Name: b.Name, Seed: h.cfg.Seed, Logger: h.cfg.Logger,
+				DSN: filepath.Join(h.cfg.SimDir, "bank-"+b.Code+".db")})
+			if err != nil {
+				h.cfg.Logger.Warn("registered bank", "bank_code", b.Code, "err", err)
+				continue
+			}
+			h.simsMu.Lock()
+			h.sims[b.Code] = sim
+			h.simsMu.Unlock()
+			h.banks.Add(g, sim)
+		}
+		h.cfg.Logger.Info("registered bank connected", "bank_code", b.Code)
+	}
+	ws, err := h.db.Maintenance(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range h.banks.Banks() {
+		if g, err := h.banks.Guarded(b.Code()); err == nil {
+			g.SetMaintenance(ws[b.Code()])
+		}
+	}
+	return nil
+}
+
+// catalogSources returns where each connected bank's product data is pulled
+// from: every bank, configured or added from the console, whose connection
+// publishes a catalog.
+func (h *hub) catalogSources() map[string]obx.CatalogSource {
+	out := map[string]obx.CatalogSource{}
+	for _, b := range h.banks.Banks() {
+		g, err := h.banks.Guarded(b.Code())
+		if err != nil {
+			continue
+		}
+		if c, ok := g.Unwrap().(obx.CatalogSource); ok {
+			out[b.Code()] = c
+		}
+	}
+	return out
+}
+
+// bankToken is the token presented to bank adapters: the one of the
+// configured HTTP banks, which share it.
+func (cfg hubConfig) bankToken() string {
+	for _, b := range cfg.Banks {
+		if b.Token != "" {
+			return b.Token
+		}
+	}
+	return ""
 }
 
 // newUseCode returns a random client_use_code: "T" and nine digits.
@@ -409,9 +519,11 @@ func (h *hub) Close() {
 	if h.calls != nil {
 		h.calls.Close()
 	}
+	h.simsMu.Lock()
 	for _, s := range h.sims {
 		s.Close()
 	}
+	h.simsMu.Unlock()
 	if h.db != nil {
 		h.db.Close()
 	}

@@ -46,7 +46,7 @@ Commands:
 	serve     run the hub in production mode on PostgreSQL or SQLite
 	migrate   apply the embedded schema migrations and report what was done
 	banksim   run one simulated bank as its own process (the bank adapter protocol)
-	subbusiness  register a TSP's sub-business (until the admission workflow exists)
+	subbusiness  register a TSP's sub-business directly (the console's approval is the normal way)
 	settle    close a business day's settlement cycle and print the banks' net positions
 	admin     the center's chores: "obx admin create-user" makes a console user
 	bench     measure withdrawals through the HTTP API against PostgreSQL and pgbench

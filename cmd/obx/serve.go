@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/obxhub/obx/banksim"
+	"github.com/obxhub/obx/internal/smtpmail"
+	"github.com/obxhub/obx/web"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,6 +28,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	adminToken := fs.String("admin-token", "", "bearer token of the stop-gap admin API /admin/v1/ (32+ characters); empty: no admin API")
 	cutoff := fs.String("settlement-cutoff", "24:00", "KST time HH:MM at which a business day's settlement cycle ends")
 	liveBanks := fs.String("live-banks", "", "comma-separated codes of live bank connections: only live credentials reach them, only sandbox credentials the others")
+	smtpAddr := fs.String("smtp-addr", "", "host:port of the mail relay for password-reset links; empty: links go to the log")
+	smtpFrom := fs.String("smtp-from", "obx@localhost", "sender of the hub's mail")
+	smtpUser := fs.String("smtp-user", "", "mail relay user (PLAIN authentication over TLS); empty: none")
+	smtpPassword := fs.String("smtp-password", "", "mail relay password (prefer $OBX_SMTP_PASSWORD)")
 	baseURL := fs.String("base-url", "", "the hub's public URL, e.g. https://obx.example; https makes session cookies Secure")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -45,6 +51,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	var mailer web.Mailer
+	if *smtpAddr != "" {
+		mailer = &smtpmail.Mailer{Addr: *smtpAddr, From: *smtpFrom, User: *smtpUser, Password: *smtpPassword}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -54,8 +64,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		DSN: *dsn, Sandbox: *sandbox, Banks: banks, SimDir: *simDir, Seed: *seed,
 		BankTimeout: *bankTimeout, AccessTTL: *accessTTL, Logger: logger, Settle: settle,
 		BaseURL: strings.TrimRight(*baseURL, "/"), Secure: strings.HasPrefix(*baseURL, "https://"),
-		RecordCalls: true,
-		LiveBanks:   strings.FieldsFunc(*liveBanks, func(r rune) bool { return r == ',' || r == ' ' }),
+		RecordCalls: true, Mailer: mailer,
+		LiveBanks: strings.FieldsFunc(*liveBanks, func(r rune) bool { return r == ',' || r == ' ' }),
 	})
 	if err != nil {
 		return err

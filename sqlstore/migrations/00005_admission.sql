@@ -157,6 +157,23 @@ CREATE TABLE documents (
 );
 CREATE INDEX documents_tsp ON documents (tsp_id);
 
+-- Participating banks registered in the console (in addition to those the
+-- hub's flags configure); every replica loads them.
+CREATE TABLE banks (
+    code       TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    url        TEXT NOT NULL, -- '' for a simulated bank
+    env        TEXT NOT NULL, -- '' for both environments
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+-- Daily maintenance windows of any participating bank, registered or
+-- configured by flags.
+CREATE TABLE bank_maintenance (
+    code    TEXT PRIMARY KEY,
+    windows TEXT NOT NULL -- "HH:MM-HH:MM,…" in KST
+);
+
 -- Recent API calls per TSP, for the portal's debugging view: written in
 -- batches, purged after CallRetention.
 CREATE TABLE api_calls (
@@ -200,6 +217,8 @@ INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '');
 DROP TABLE audit_head;
 DROP TABLE audit_log;
 DROP TABLE api_calls;
+DROP TABLE bank_maintenance;
+DROP TABLE banks;
 DROP TABLE documents;
 DROP TABLE signin_failures;
 DROP TABLE web_sessions;
