@@ -3,6 +3,7 @@ package obx
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -104,6 +105,16 @@ type Contract struct {
 	DailyDepositLimit  int64 // all deposits per KST day
 	PassPhraseHash     []byte
 	SubBusinesses      bool // the TSP resells its payment module: transfers must name an approved sub-business
+	// WithdrawBanks, under individual bank guarantees (rules.md §5.3), are
+	// the banks that agreed theirs: withdrawals from accounts at other banks
+	// stay closed while inquiries and deposits already work. Nil when the
+	// center guarantee covers every bank.
+	WithdrawBanks []string
+}
+
+// WithdrawalsOpen reports whether the TSP may withdraw from accounts at bank.
+func (c *Contract) WithdrawalsOpen(bank string) bool {
+	return c.WithdrawBanks == nil || slices.Contains(c.WithdrawBanks, bank)
 }
 
 // Contract account kinds.
@@ -159,6 +170,9 @@ var (
 	ErrInProgress           = errors.New("transfer in progress")
 	ErrHolderInfoFormat     = errors.New("holder info does not fit its type")
 	ErrAlreadyClaimed       = errors.New("deposit already claimed")
+	// ErrWithdrawBankNotAgreed refuses a withdrawal from an account at a bank
+	// that has not yet agreed the TSP's individual guarantee (rules.md §5.3).
+	ErrWithdrawBankNotAgreed = errors.New("withdrawing bank has not agreed a guarantee")
 )
 
 // LimitUse is what a transfer consumes of its TSP's and customer's limits on

@@ -215,6 +215,9 @@ func (s *Transfers) Withdraw(ctx context.Context, p *Principal, req WithdrawRequ
 	if cntr.Kind == ContractPayout {
 		return nil, errorWith(EFORBIDDEN, ErrUnregisteredContract, "The contract account is not a collection account.")
 	}
+	if !c.WithdrawalsOpen(a.BankCode) {
+		return nil, errorWith(EFORBIDDEN, ErrWithdrawBankNotAgreed, "The account's bank has not agreed a withdrawal guarantee with this TSP.")
+	}
 	if err := s.checkSub(ctx, c, req.Sub); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obxhub/obx"
 	"github.com/obxhub/obx/banksim"
 	"github.com/obxhub/obx/internal/dbtest"
 	"github.com/obxhub/obx/internal/hubtest"
@@ -562,4 +563,53 @@ func TestSuspendedTSP(t *testing.T) {
 	if got := hubtest.Code(h.a.Get(t, tok, "/v2.0/user/me", vals("user_seq_no", seq))); got != "A0000" {
 		t.Errorf("user/me after reinstatement: %s", got)
 	}
+}
+
+// TestIndividualGuaranteeOpensBankByBank: under individual bank guarantees
+// (rules.md §5.3) withdrawals from accounts at a bank open only once that
+// bank agreed; until then they are refused with A0327 and move no money.
+func TestIndividualGuaranteeOpensBankByBank(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		ctx := context.Background()
+		h := newHub(t, e, hubOptions{})
+		c := customer(t)
+		tok, seq := userToken(t, h.a, c, "088", "login inquiry transfer")
+		fin := demandAccount(t, h.a, tok, accounts(t, h.a, tok, seq)["088"])
+		num := h.numberOf(t, fin)
+		cntr := contractAccount(0)
+		const at = "2026-01-01T00:00:00.000000000Z"
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := h.db.SQL().ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec(`INSERT INTO admission_contracts (tsp_id, main_bank, main_bank_fee, daily_withdraw_limit, user_daily_limit,
+			per_transfer_limit, daily_deposit_limit, large, guarantee, guarantee_percent, insured_amount, requested_at)
+			VALUES ($1, '097', 0, 0, 0, 0, 0, TRUE, $2, 0, 0, $3)`, h.tspA.ID, obx.GuaranteeIndividual, at)
+		exec(`INSERT INTO bank_guarantees (tsp_id, bank_code, limit_amount) VALUES ($1, '088', 1000000)`, h.tspA.ID)
+		exec(`INSERT INTO bank_guarantees (tsp_id, bank_code, limit_amount, agreed_at) VALUES ($1, '004', 1000000, $2)`, h.tspA.ID, at)
+
+		before := h.balanceAt(t, "088", num)
+		r := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, h.a.BankTranID(), fin, cntr, "1000"))
+		if hubtest.Code(r) != "A0327" {
+			t.Fatalf("withdrawal from a bank that has not agreed: %s, want A0327", hubtest.Code(r))
+		}
+		if now := h.balanceAt(t, "088", num); now != before {
+			t.Errorf("a refused withdrawal moved money: %d → %d", before, now)
+		}
+		// Inquiries stay open meanwhile.
+		if got := hubtest.Code(h.a.Get(t, tok, "/v2.0/account/balance/fin_num", vals("fintech_use_num", fin, "tran_dtime", hubtest.TranDtime(), "bank_tran_id", h.a.BankTranID()))); got != "A0000" {
+			t.Errorf("balance inquiry while withdrawals are closed: %s, want A0000", got)
+		}
+
+		exec(`UPDATE bank_guarantees SET agreed_at = $2 WHERE tsp_id = $1 AND bank_code = '088'`, h.tspA.ID, at)
+		r = h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, h.a.BankTranID(), fin, cntr, "1000"))
+		if hubtest.Code(r) != "A0000" {
+			t.Fatalf("withdrawal once the bank agreed: %s (%s), want A0000", hubtest.Code(r), hubtest.Str(r, "rsp_message"))
+		}
+		if now := h.balanceAt(t, "088", num); now != before-1000 {
+			t.Errorf("balance %d, want %d", now, before-1000)
+		}
+	})
 }

@@ -20,6 +20,7 @@ const (
 	CodePassPhrase          = "A0307"
 	CodeNoTransfer          = "A0310"
 	CodeUnregisteredCntr    = "A0322"
+	CodeBankNotAgreed       = "A0327"
 	CodeHolderInfoFormat    = "A0321"
 	CodeDataError           = "A0005"
 	CodeTimeout             = "A0007"
@@ -64,6 +65,7 @@ var Messages = map[string]string{
 	CodePassPhrase:          "이체암호문구 불일치",
 	CodeNoTransfer:          "이체 내역 없음",
 	CodeUnregisteredCntr:    "미등록된 이용기관 약정 계좌/계정",
+	CodeBankNotAgreed:       "출금한도 미협의 은행 (이용기관 문의)",
 	CodeHolderInfoFormat:    "예금주 실명번호 구분코드와 실명번호의 형식(자리수) 불일치",
 	CodeDataError:           "등록 데이터 에러",
 	CodeTimeout:             "처리시간 초과 에러",
@@ -123,6 +125,7 @@ var sentinelCodes = []struct {
 	{obx.ErrUnknownBank, CodeFormat},
 	{obx.ErrDuplicateTranID, CodeDuplicateBankTranID},
 	{obx.ErrUnregisteredContract, CodeUnregisteredCntr},
+	{obx.ErrWithdrawBankNotAgreed, CodeBankNotAgreed},
 	{obx.ErrPassPhrase, CodePassPhrase},
 	{obx.ErrTSPDailyLimit, CodeTSPDailyLimit},
 	{obx.ErrPerTransferLimit, CodePerTransferLimit},

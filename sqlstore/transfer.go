@@ -819,9 +819,13 @@ func (db *DB) Settle(ctx context.Context, day string, at time.Time) (*obx.Settle
 func (db *DB) Contract(ctx context.Context, tspID int64) (*obx.Contract, error) {
 	c := obx.Contract{TSPID: tspID}
 	var hash string
-	err := db.q.QueryRowContext(ctx, `SELECT main_bank, daily_withdraw_limit, user_daily_limit, per_transfer_limit,
-		daily_deposit_limit, pass_phrase_hash, sub_businesses FROM contracts WHERE tsp_id = $1`, tspID).
-		Scan(&c.MainBank, &c.DailyWithdrawLimit, &c.UserDailyLimit, &c.PerTransferLimit, &c.DailyDepositLimit, &hash, &c.SubBusinesses)
+	var individual bool
+	err := db.q.QueryRowContext(ctx, `SELECT c.main_bank, c.daily_withdraw_limit, c.user_daily_limit, c.per_transfer_limit,
+		c.daily_deposit_limit, c.pass_phrase_hash, c.sub_businesses, COALESCE(a.guarantee = $2, FALSE)
+		FROM contracts c LEFT JOIN admission_contracts a ON a.tsp_id = c.tsp_id
+		WHERE c.tsp_id = $1`, tspID, obx.GuaranteeIndividual).
+		Scan(&c.MainBank, &c.DailyWithdrawLimit, &c.UserDailyLimit, &c.PerTransferLimit, &c.DailyDepositLimit, &hash,
+			&c.SubBusinesses, &individual)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, obx.WrapError(obx.ENOTFOUND, "The TSP has no contract.", obx.ErrNoContract)
 	}
@@ -829,6 +833,26 @@ func (db *DB) Contract(ctx context.Context, tspID int64) (*obx.Contract, error) 
 		return nil, fmt.Errorf("contract: %w", err)
 	}
 	c.PassPhraseHash = []byte(hash)
+	if individual {
+		// Withdrawals open bank by bank as each agrees its guarantee.
+		c.WithdrawBanks = []string{}
+		rows, err := db.q.QueryContext(ctx, `SELECT bank_code FROM bank_guarantees
+			WHERE tsp_id = $1 AND agreed_at IS NOT NULL ORDER BY bank_code`, tspID)
+		if err != nil {
+			return nil, fmt.Errorf("contract guarantees: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b string
+			if err := rows.Scan(&b); err != nil {
+				return nil, fmt.Errorf("contract guarantees: %w", err)
+			}
+			c.WithdrawBanks = append(c.WithdrawBanks, b)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("contract guarantees: %w", err)
+		}
+	}
 	return &c, nil
 }
 
