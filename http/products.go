@@ -27,6 +27,11 @@ type ProductReader interface {
 	// rebuilds for the call; Products returns it without them, at no cost.
 	Bank(code string) (*obx.BankProducts, bool)
 	Products(code string) (*obx.BankProducts, bool)
+	// Branches and ATMs return a page of a bank's places in catalog order
+	// (only the one with code place, if set) and how many match, rebuilding
+	// only the page.
+	Branches(code, place string, offset, limit int) ([]obx.Branch, int, bool)
+	ATMs(code, place string, offset, limit int) ([]obx.ATM, int, bool)
 	Nearby(q obx.NearbyQuery) obx.NearbyResult
 	Compare(q obx.CompareQuery) obx.CompareResult
 	BestRates(q obx.BestRateQuery) ([]obx.BestRate, time.Time)

@@ -25,6 +25,9 @@ type fiscList struct {
 type fiscCollection struct {
 	root, ref string
 	items     func(b *obx.BankProducts) []fiscItem
+	// page, for branches and ATMs, pages inside the index instead of items:
+	// a bank has thousands of places and a page shows a hundred.
+	page func(r ProductReader, bank, code string, pg page) (items []any, total int)
 }
 
 // fiscItem is one wire item with the code ?productCode= matches.
@@ -84,7 +87,7 @@ func depositCollection(root, ref string, f func(*obx.BankProducts) []*obx.Deposi
 			out = append(out, fiscItem{d.Code, fisc.FromDeposit(d)})
 		}
 		return out
-	}}
+	}, nil}
 }
 
 func loanCollection(root, ref string, f func(*obx.BankProducts) []*obx.Loan) fiscCollection {
@@ -94,7 +97,7 @@ func loanCollection(root, ref string, f func(*obx.BankProducts) []*obx.Loan) fis
 			out = append(out, fiscItem{l.Code, fisc.FromLoan(l)})
 		}
 		return out
-	}}
+	}, nil}
 }
 
 var (
@@ -155,22 +158,22 @@ var fiscCollections = map[string]fiscCollection{
 			out = append(out, fiscItem{s.Code, fisc.FromSafeDepositBox(s)})
 		}
 		return out
-	}},
-	"branches": {"appBranch", "branchRef", func(b *obx.BankProducts) []fiscItem {
-		var out []fiscItem
-		for i := range b.Catalog.Branches {
-			br := &b.Catalog.Branches[i]
-			out = append(out, fiscItem{br.Code, fisc.FromBranch(br)})
+	}, nil},
+	"branches": {root: "appBranch", ref: "branchRef", page: func(r ProductReader, bank, code string, pg page) ([]any, int) {
+		brs, total, _ := r.Branches(bank, code, pg.offset, pg.limit)
+		out := make([]any, len(brs))
+		for i := range brs {
+			out[i] = fisc.FromBranch(&brs[i])
 		}
-		return out
+		return out, total
 	}},
-	"atms": {"appAtm", "atmRef", func(b *obx.BankProducts) []fiscItem {
-		var out []fiscItem
-		for i := range b.Catalog.ATMs {
-			a := &b.Catalog.ATMs[i]
-			out = append(out, fiscItem{a.Code, fisc.FromATM(a)})
+	"atms": {root: "appAtm", ref: "atmRef", page: func(r ProductReader, bank, code string, pg page) ([]any, int) {
+		atms, total, _ := r.ATMs(bank, code, pg.offset, pg.limit)
+		out := make([]any, len(atms))
+		for i := range atms {
+			out[i] = fisc.FromATM(&atms[i])
 		}
-		return out
+		return out, total
 	}},
 	"exchangeRates": {"appExchangeRate", "exchangeRateRef", func(b *obx.BankProducts) []fiscItem {
 		var out []fiscItem
@@ -180,7 +183,7 @@ var fiscCollections = map[string]fiscCollection{
 			}
 		}
 		return out
-	}},
+	}, nil},
 	"funds": {"appFund", "fundRef", func(b *obx.BankProducts) []fiscItem {
 		var out []fiscItem
 		for i := range b.Catalog.Funds {
@@ -188,19 +191,14 @@ var fiscCollections = map[string]fiscCollection{
 			out = append(out, fiscItem{f.Code, fisc.FromFund(f)})
 		}
 		return out
-	}},
+	}, nil},
 }
 
 // destinationBank returns the bank X-DestinationId names (already
-// validated), with its branches and ATMs when places is set: only their
-// collections pay for rebuilding them.
-func (s *Server) destinationBank(r *http.Request, places bool) (*obx.BankProducts, error) {
+// validated), without its branches and ATMs.
+func (s *Server) destinationBank(r *http.Request) (*obx.BankProducts, error) {
 	code := r.Header.Get("X-DestinationId")[:3]
-	bankData := s.Products.Products
-	if places {
-		bankData = s.Products.Bank
-	}
-	b, ok := bankData(code)
+	b, ok := s.Products.Products(code)
 	if !ok {
 		return nil, perr(pcodeUnknownBank, "No participating bank publishes product data as "+r.Header.Get("X-DestinationId")+".")
 	}
@@ -213,7 +211,7 @@ func (s *Server) handleFISCList(r *http.Request, p *obx.Principal) (any, time.Ti
 	if !ok {
 		return nil, time.Time{}, perr(pcodeNotFound, "No such product type; see docs/products.md for the list types.")
 	}
-	b, err := s.destinationBank(r, false)
+	b, err := s.destinationBank(r)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -235,27 +233,31 @@ func (s *Server) handleFISCCollection(r *http.Request, p *obx.Principal) (any, t
 	if len(code) > 64 {
 		return nil, time.Time{}, perr(pcodeInvalidParam, "productCode is at most 64 characters.")
 	}
-	name := r.PathValue("collection")
-	b, err := s.destinationBank(r, name == "branches" || name == "atms")
+	b, err := s.destinationBank(r)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	items := c.items(b)
-	var list []any
-	for _, it := range items {
-		if code == "" || it.code == code {
-			list = append(list, it.v)
+	var items []any
+	var total int
+	if c.page != nil {
+		items, total = c.page(s.Products, b.Catalog.BankCode, code, pg)
+	} else {
+		var list []any
+		for _, it := range c.items(b) {
+			if code == "" || it.code == code {
+				list = append(list, it.v)
+			}
 		}
+		items, total = pageOf(list, pg), len(list)
 	}
-	if code != "" && len(list) == 0 {
+	if code != "" && total == 0 {
 		return nil, time.Time{}, perr(pcodeNotFound, "The bank has no product with that productCode here.")
 	}
-	page := pageOf(list, pg)
 	body := map[string]any{
 		"bankCode": b.Catalog.BankCode, "bankName": b.Catalog.BankName, "updateTime": b.Modified().UTC().Format(time.RFC3339),
-		"totalCount": len(list), "offset": pg.offset, "limit": pg.limit, c.ref: page,
+		"totalCount": total, "offset": pg.offset, "limit": pg.limit, c.ref: items,
 	}
-	if next := pg.offset + len(page); next < len(list) {
+	if next := pg.offset + len(items); next < total {
 		body["nextOffset"] = next
 	}
 	if c.ref == "exchangeRateRef" && b.Rates != nil {

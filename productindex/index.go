@@ -181,6 +181,47 @@ func (ix *Index) Bank(code string) (*obx.BankProducts, bool) {
 	return &bp, true
 }
 
+// Branches returns the branches of bank code in catalog order from offset,
+// at most limit of them, and how many there are; with place set, only the
+// branch with that code. Only the page is rebuilt. It returns false if the
+// bank has published nothing.
+func (ix *Index) Branches(code, place string, offset, limit int) ([]obx.Branch, int, bool) {
+	s := ix.load()
+	if s.banks[code] == nil {
+		return nil, 0, false
+	}
+	page, total := placePage(s.branches, code, place, offset, limit, s.branches.branch)
+	return page, total, true
+}
+
+// ATMs is Branches for the bank's ATMs.
+func (ix *Index) ATMs(code, place string, offset, limit int) ([]obx.ATM, int, bool) {
+	s := ix.load()
+	if s.banks[code] == nil {
+		return nil, 0, false
+	}
+	page, total := placePage(s.atms, code, place, offset, limit, s.atms.atm)
+	return page, total, true
+}
+
+// placePage pages the places of bank code in g, in catalog order, keeping
+// those with code place if it is set, and rebuilds the page's places only.
+func placePage[T any](g *grid, code, place string, offset, limit int, rebuild func(*flatPlace) *T) ([]T, int) {
+	var page []T
+	total := 0
+	for _, i := range g.catalogPlaces(code) {
+		p := &g.places[i]
+		if place != "" && g.s(p.code) != place {
+			continue
+		}
+		if total >= offset && total-offset < limit {
+			page = append(page, *rebuild(p))
+		}
+		total++
+	}
+	return page, total
+}
+
 // Products returns the data in service for a bank as Bank does, but
 // without its branches and ATMs, and without allocating: the catalog is the
 // index's own and must not be modified.

@@ -327,3 +327,33 @@ func TestBankRebuildsPlaces(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacePages checks that Branches and ATMs page a bank's places as
+// slicing the catalog Bank rebuilds would, and find one by code.
+func TestPlacePages(t *testing.T) {
+	ix := demoIndex(t, 3, banksim.CatalogOptions{Branches: 30, ATMs: 70})
+	code := ix.Banks()[1]
+	whole, _ := ix.Bank(code)
+	for _, pg := range [][2]int{{0, 100}, {0, 10}, {25, 10}, {65, 10}, {70, 10}, {200, 5}} {
+		atms, total, ok := ix.ATMs(code, "", pg[0], pg[1])
+		want := whole.Catalog.ATMs[min(pg[0], 70):min(pg[0]+pg[1], 70)]
+		if !ok || total != 70 || !cmp.Equal(atms, want, cmpopts.EquateEmpty()) {
+			t.Errorf("ATMs offset %d limit %d: total %d, ok %v, diff %s", pg[0], pg[1], total, ok, cmp.Diff(want, atms, cmpopts.EquateEmpty()))
+		}
+		brs, total, _ := ix.Branches(code, "", pg[0], pg[1])
+		wantBr := whole.Catalog.Branches[min(pg[0], 30):min(pg[0]+pg[1], 30)]
+		if total != 30 || !cmp.Equal(brs, wantBr, cmpopts.EquateEmpty()) {
+			t.Errorf("Branches offset %d limit %d: total %d, diff %s", pg[0], pg[1], total, cmp.Diff(wantBr, brs, cmpopts.EquateEmpty()))
+		}
+	}
+	one := whole.Catalog.ATMs[42]
+	if atms, total, _ := ix.ATMs(code, one.Code, 0, 100); total != 1 || !cmp.Equal(atms, []obx.ATM{one}) {
+		t.Errorf("ATM %s: total %d, %v", one.Code, total, atms)
+	}
+	if atms, total, _ := ix.ATMs(code, "NOSUCH", 0, 100); total != 0 || len(atms) != 0 {
+		t.Errorf("unknown ATM code: total %d, %v", total, atms)
+	}
+	if _, _, ok := ix.Branches("999", "", 0, 10); ok {
+		t.Error("Branches of a bank that publishes nothing: ok")
+	}
+}

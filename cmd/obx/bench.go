@@ -43,13 +43,18 @@ Benchmarks:
 
 	transfers  withdrawals through the HTTP API of an in-process hub on PostgreSQL,
 	           next to pgbench's TPC-B-like TPS on the same server
+	products   nearest-ATM queries and product comparisons through the HTTP API of
+	           an in-process hub over a synthetic data set (50 banks × 2,000 ATMs)
 
-Run "obx bench transfers --help" for its flags.
+Run "obx bench transfers --help" or "obx bench products --help" for their flags.
 `
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "transfers" {
 		return runBenchTransfers(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "products" {
+		return runBenchProducts(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, benchUsage)
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
@@ -185,12 +190,8 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 	if err != nil {
 		return nil, err
 	}
-	var others int
-	if err := h.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM tsps WHERE name NOT LIKE 'obx bench %'`).Scan(&others); err != nil {
-		return nil, fmt.Errorf("count TSPs: %w", err)
-	}
-	if others > 0 {
-		return nil, fmt.Errorf("the database holds %d TSPs that are not the bench's: run the bench against a scratch database", others)
+	if err := refuseOtherTSPs(ctx, h); err != nil {
+		return nil, err
 	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -41,6 +41,32 @@ func TestBenchTransfers(t *testing.T) {
 	}
 }
 
+// TestBenchProducts runs the product bench for a second on a tiny data set
+// and a temporary SQLite file, and checks that its report parses.
+func TestBenchProducts(t *testing.T) {
+	var out strings.Builder
+	err := run(context.Background(), []string{"bench", "products", "--banks", "2", "--atms", "40", "--branches", "4",
+		"--duration", "1s", "--warmup", "0s", "--concurrency", "2"}, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("bench products: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	for _, line := range []string{
+		`^database +SQLite, a temporary file$`,
+		`^data set +2 banks × \(40 ATMs \+ 4 branches \+ demo products\), published in \S+$`,
+		`^memory +hub live heap \d+\.\d MiB before publishing, \d+\.\d MiB after: [+-]\d+\.\d MiB for the data set; heap in use \d+\.\d MiB → \d+\.\d MiB$`,
+		`^load +2 workers over HTTP on loopback, 50% nearest-ATM queries, 1s after 0s warm-up$`,
+		`^query +requests +per s +p50 +p95 +p99 +max +errors$`,
+		`^nearby +[1-9][\d,]* +\d+\.\d( +\d+\.\d\dms){4}  none$`,
+		`^compare +[1-9][\d,]* +\d+\.\d( +\d+\.\d\dms){4}  none$`,
+		`^target +nearby p99 < 2\.00ms: (met|NOT met); compare p99 < 5\.00ms: (met|NOT met)$`,
+	} {
+		if !regexp.MustCompile(`(?m)` + line).MatchString(text) {
+			t.Errorf("output lacks a line matching %s:\n%s", line, text)
+		}
+	}
+}
+
 func TestBenchRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -52,6 +78,10 @@ func TestBenchRefuses(t *testing.T) {
 		{[]string{"bench", "transfers", "--db", "postgres://x/y", "--banks", "7"}, "--banks"},
 		{[]string{"bench", "transfers", "--db", "postgres://x/y", "--concurrency", "0"}, "--concurrency"},
 		{[]string{"bench", "transfers", "--db", "postgres://x/y", "--duration", "10ms"}, "--duration"},
+		{[]string{"bench", "products", "--banks", "0"}, "--banks"},
+		{[]string{"bench", "products", "--atms", "0"}, "--atms"},
+		{[]string{"bench", "products", "--nearby-share", "1.5"}, "--nearby-share"},
+		{[]string{"bench", "products", "--duration", "10ms"}, "--duration"},
 	} {
 		err := run(context.Background(), tc.args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -73,7 +103,7 @@ func TestBenchRefusesAHubDatabase(t *testing.T) {
 }
 
 func TestSettleAndBenchHelp(t *testing.T) {
-	for _, args := range [][]string{{"settle", "--help"}, {"bench", "transfers", "--help"}} {
+	for _, args := range [][]string{{"settle", "--help"}, {"bench", "transfers", "--help"}, {"bench", "products", "--help"}} {
 		var errOut strings.Builder
 		if err := run(context.Background(), args, io.Discard, &errOut); err == nil {
 			t.Errorf("%v returned nil, want flag.ErrHelp", args)

@@ -49,7 +49,7 @@ Commands:
 	subbusiness  register a TSP's sub-business directly (the console's approval is the normal way)
 	settle    close a business day's settlement cycle and print the banks' net positions
 	admin     the center's chores: "obx admin create-user" makes a console user
-	bench     measure withdrawals through the HTTP API against PostgreSQL and pgbench
+	bench     measure the hub under load: withdrawals against pgbench, product queries
 
 Run "obx <command> --help" for a command's flags. Every flag also reads an
 OBX_* environment variable, e.g. --db from OBX_DB.
