@@ -144,18 +144,22 @@ type benchResult struct {
 	ok        int
 	cpu       *cpuUse         // nil when not measured
 	latencies []time.Duration // of every request, sorted
+	inHub     []time.Duration // the hub's own time per request (Server-Timing), sorted; product bench only
 	codes     map[string]int  // rsp_code (or transport failure) of every request that did not complete
 }
 
 func (r *benchResult) rate() float64 { return float64(r.ok) / r.window.Seconds() }
 
 // percentile returns the latency below which fraction q of the requests fell.
-func (r *benchResult) percentile(q float64) time.Duration {
-	if len(r.latencies) == 0 {
+func (r *benchResult) percentile(q float64) time.Duration { return percentile(r.latencies, q) }
+
+// percentile returns the value below which fraction q of sorted fell.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
 		return 0
 	}
-	i := int(math.Ceil(q*float64(len(r.latencies)))) - 1
-	return r.latencies[max(i, 0)]
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(i, 0)]
 }
 
 // benchBanks returns the first n demo banks, 097 (the testbed bank, where

@@ -57,9 +57,9 @@ func TestBenchProducts(t *testing.T) {
 		`^memory +hub live heap \d+\.\d MiB before publishing, \d+\.\d MiB after: [+-]\d+\.\d MiB for the data set; heap in use \d+\.\d MiB → \d+\.\d MiB$`,
 		`^load +2 workers over HTTP on loopback, 50% nearest-ATM queries, 1s after 0s warm-up$`,
 		`^query +requests +per s +p50 +p95 +p99 +max +errors$`,
-		`^nearby +[1-9][\d,]* +\d+\.\d( +\d+\.\d\dms){4}  none$`,
-		`^compare +[1-9][\d,]* +\d+\.\d( +\d+\.\d\dms){4}  none$`,
-		`^target +nearby p99 < 2\.00ms: (met|NOT met); compare p99 < 5\.00ms: (met|NOT met)$`,
+		`^nearby +[1-9][\d,]* +\d+\.\d( +\d+\.\d\dms){4}  none\n  in hub +[1-9][\d,]*( +\d+\.\d\dms){4}$`,
+		`^compare +[1-9][\d,]* +\d+\.\d( +\d+\.\d\dms){4}  none\n  in hub +[1-9][\d,]*( +\d+\.\d\dms){4}$`,
+		`^target +in the hub: nearby p99 < 2\.00ms: (met|NOT met); compare p99 < 5\.00ms: (met|NOT met)$`,
 	} {
 		if !regexp.MustCompile(`(?m)` + line).MatchString(text) {
 			t.Errorf("output lacks a line matching %s:\n%s", line, text)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -161,21 +162,25 @@ func benchProducts(ctx context.Context, cfg benchProductsConfig, dbName string, 
 		n := len(r.latencies)
 		fmt.Fprintf(out, "%-12s %10s %9.1f %9s %9s %9s %9s  %s\n", k, groupDigits(int64(n)), float64(n)/r.window.Seconds(),
 			ms2(r.percentile(0.50)), ms2(r.percentile(0.95)), ms2(r.percentile(0.99)), ms2(r.percentile(1)), errorList(r.codes))
+		fmt.Fprintf(out, "%-12s %10s %9s %9s %9s %9s %9s\n", "  in hub", groupDigits(int64(len(r.inHub))), "",
+			ms2(percentile(r.inHub, 0.50)), ms2(percentile(r.inHub, 0.95)), ms2(percentile(r.inHub, 0.99)), ms2(percentile(r.inHub, 1)))
 	}
-	fmt.Fprintf(out, "target       nearby p99 < %s: %s; compare p99 < %s: %s\n",
+	fmt.Fprintf(out, "target       in the hub: nearby p99 < %s: %s; compare p99 < %s: %s\n",
 		ms2(nearbyTarget), targetMet(res["nearby"], nearbyTarget), ms2(compareTarget), targetMet(res["compare"], compareTarget))
 	return nil
 }
 
-// targetMet says whether r's p99 is under target with no errors.
+// targetMet says whether the hub's own p99 for r (its Server-Timing, which
+// leaves out the loopback network and the load generator sharing the CPUs)
+// is under target, with no errors.
 func targetMet(r *benchResult, target time.Duration) string {
 	switch {
-	case len(r.latencies) == 0:
+	case len(r.inHub) == 0:
 		return "not measured"
 	case len(r.codes) > 0:
 		return "NOT met (errors)"
 	}
-	return metOrNot(r.percentile(0.99) < target)
+	return metOrNot(percentile(r.inHub, 0.99) < target)
 }
 
 func errorList(codes map[string]int) string {
@@ -345,11 +350,14 @@ func productLoad(ctx context.Context, client *http.Client, base, token string, p
 				if r.Float64() < cfg.NearbyShare {
 					kind, path = &tl.nearby, nearbyQuery(r, points)
 				}
-				code := getProducts(ctx, client, base+path, token)
+				code, inHub := getProducts(ctx, client, base+path, token)
 				if began.Before(from) {
 					continue
 				}
 				kind.latencies = append(kind.latencies, time.Since(began))
+				if inHub > 0 {
+					kind.inHub = append(kind.inHub, inHub)
+				}
 				if code == "" {
 					kind.ok++
 				} else {
@@ -367,6 +375,7 @@ func productLoad(ctx context.Context, client *http.Client, base, token string, p
 		for k, t := range map[string]*benchResult{"nearby": &tallies[i].nearby, "compare": &tallies[i].compare} {
 			res[k].ok += t.ok
 			res[k].latencies = append(res[k].latencies, t.latencies...)
+			res[k].inHub = append(res[k].inHub, t.inHub...)
 			for c, n := range t.codes {
 				res[k].codes[c] += n
 			}
@@ -374,31 +383,48 @@ func productLoad(ctx context.Context, client *http.Client, base, token string, p
 	}
 	for _, r := range res {
 		slices.Sort(r.latencies)
+		slices.Sort(r.inHub)
 	}
 	return res
 }
 
 // getProducts sends one product query and reads the whole answer. It
-// returns "" for a 200, else the status or what kept it from getting one.
-func getProducts(ctx context.Context, client *http.Client, u, token string) string {
+// returns "" for a 200, else the status or what kept it from getting one,
+// and the time the hub reported spending on it (its Server-Timing header).
+func getProducts(ctx context.Context, client *http.Client, u, token string) (code string, inHub time.Duration) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "request"
+		return "request", 0
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return "cancelled"
+			return "cancelled", 0
 		}
-		return "transport"
+		return "transport", 0
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return "transport"
+		return "transport", 0
 	}
+	inHub = hubTiming(resp.Header.Get("Server-Timing"))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Sprintf("HTTP %d", resp.StatusCode)
+		return fmt.Sprintf("HTTP %d", resp.StatusCode), inHub
 	}
-	return ""
+	return "", inHub
+}
+
+// hubTiming reads the hub's duration from a Server-Timing header
+// "hub;dur=<milliseconds>"; 0 if absent.
+func hubTiming(h string) time.Duration {
+	_, dur, ok := strings.Cut(h, "hub;dur=")
+	if !ok {
+		return 0
+	}
+	ms, err := strconv.ParseFloat(dur, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(ms * float64(time.Millisecond))
 }
