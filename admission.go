@@ -494,6 +494,12 @@ type AdmissionStore interface {
 	UpdateAdmission(ctx context.Context, tspID int64, fn func(f *AdmissionFile) (*AuditEntry, error)) (*AdmissionFile, error)
 	// Queue lists the files in state, oldest change first.
 	Queue(ctx context.Context, state string, limit int) ([]*AdmissionSummary, error)
+	// SeedAdmission stores f, the complete file of a TSP admitted outside
+	// the console (Admissions.Seed), with entries, in one transaction: it
+	// creates f.TSP when its ID is 0, then writes the file as UpdateAdmission
+	// does. Entries without a subject get the TSP's. ECONFLICT if the TSP
+	// already has a file or its client_use_code is taken.
+	SeedAdmission(ctx context.Context, f *AdmissionFile, entries []*AuditEntry) error
 	// RecordSandboxSuccess records the TSP's first successful sandbox call
 	// of api, which ticks its checklist line.
 	RecordSandboxSuccess(ctx context.Context, tspID int64, api string, at time.Time) error

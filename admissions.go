@@ -17,11 +17,17 @@ import (
 type Actor struct {
 	Staff  *StaffUser
 	Portal *PortalUser
+	// System names a process of the hub itself acting without a person,
+	// e.g. "demo seed". Such an actor passes no staff or owner check; only
+	// the methods meant for the wiring (Seed) accept it.
+	System string
 }
 
 // String names the actor in the audit trail.
 func (a Actor) String() string {
 	switch {
+	case a.System != "":
+		return "system:" + a.System
 	case a.Staff != nil:
 		return "staff:" + a.Staff.Email
 	case a.Portal != nil:

@@ -345,3 +345,47 @@ func TestSubBusinessApproval(t *testing.T) {
 		wantCode(t, "decide twice", s.DecideSubBusiness(ctx, h.reviewer, info.ID, "S1", false, "no"), obx.ECONFLICT)
 	})
 }
+
+// TestSeed: only the hub itself seeds an admitted TSP; the file it makes is
+// live with every step done, and the TSP can then be suspended like any other.
+func TestSeed(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newAdmissions(t, e)
+		ctx := context.Background()
+		in := func() *obx.SeededTSP {
+			return &obx.SeededTSP{TSP: &obx.TSP{Name: "Seeded", ClientUseCode: "T980000001"}, App: goodApplication(0),
+				Contract: obx.AdmissionContract{MainBank: "097", DailyWithdrawLimit: 1_000_000,
+					Accounts: []obx.ContractAccount{{BankCode: "097", AccountNum: "1234", HolderName: "Seeded"}}},
+				Client: &obx.Client{ID: "seeded-client", Name: "app", SecretHash: []byte("h"), Env: obx.EnvSandbox}}
+		}
+		for _, a := range []obx.Actor{h.reviewer, {}, {System: "x", Staff: h.reviewer.Staff}} {
+			if _, err := h.svc.Seed(ctx, a, in()); obx.ErrorCode(err) != obx.EFORBIDDEN {
+				t.Errorf("seed by %v: %v", a, err)
+			}
+		}
+		bad := in()
+		bad.Contract.Accounts[0].BankCode = "088"
+		if _, err := h.svc.Seed(ctx, obx.Actor{System: "test"}, bad); obx.ErrorCode(err) != obx.EINVALID {
+			t.Errorf("account at another bank: %v", err)
+		}
+		f, err := h.svc.Seed(ctx, obx.Actor{System: "test"}, in())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := h.db.AdmissionFile(ctx, f.TSP.ID)
+		if err != nil || got.App.State != obx.AdmLive || got.TSP.Status != obx.TSPActive || !got.TSP.SelfAuth ||
+			got.Contract == nil || got.Contract.SignedAt.IsZero() || len(got.Checks) != 2 || got.Checks[0].ConfirmedAt.IsZero() {
+			t.Fatalf("seeded file %+v %v", got, err)
+		}
+		if c, err := h.db.Client(ctx, "seeded-client"); err != nil || c.TSPID != f.TSP.ID {
+			t.Errorf("seeded client %+v %v", c, err)
+		}
+		if _, err := h.svc.Seed(ctx, obx.Actor{System: "test"}, &obx.SeededTSP{TSP: f.TSP, App: goodApplication(0),
+			Contract: in().Contract}); obx.ErrorCode(err) != obx.ECONFLICT {
+			t.Errorf("seed twice: %v", err)
+		}
+		if _, err := h.svc.Suspend(ctx, h.reviewer, f.TSP.ID, "unpaid_fees", ""); err != nil {
+			t.Errorf("suspend a seeded TSP: %v", err)
+		}
+	})
+}

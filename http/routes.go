@@ -41,8 +41,4 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.Products != nil { // the public product-data API (products.go)
 		s.productRoutes(mux)
 	}
-	if s.AdminToken != "" { // the stop-gap admin API (admin.go): absent without a token
-		mux.HandleFunc("GET /admin/v1/settlements/{date}", s.adminRoute(s.handleGetSettlement))
-		mux.HandleFunc("POST /admin/v1/settlements/{date}", s.adminRoute(s.handleCloseSettlement))
-	}
 }

@@ -40,10 +40,6 @@ type Server struct {
 	Logger  *slog.Logger
 	Metrics *Metrics
 	Now     func() time.Time
-	// AdminToken, when set, mounts the stop-gap admin API (admin.go) behind
-	// this static bearer token; Settlements serves its settlement routes.
-	AdminToken  string
-	Settlements Settlements
 	// Products, when set, serves the public product-data API
 	// (products.go) from the in-memory index; ProductHistory answers its
 	// history endpoints from the store.

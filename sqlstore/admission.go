@@ -404,6 +404,54 @@ func (db *DB) QueueCounts(ctx context.Context) (map[string]int, error) {
 	return out, err
 }
 
+// SeedAdmission implements obx.AdmissionStore.
+func (db *DB) SeedAdmission(ctx context.Context, f *obx.AdmissionFile, entries []*obx.AuditEntry) error {
+	now := db.Now().UTC()
+	t := f.TSP
+	return db.transact(ctx, func(tx *sql.Tx) error {
+		if t.ID == 0 {
+			t.ID, t.CreatedAt = newID(), now
+			_, err := tx.ExecContext(ctx, `INSERT INTO tsps (id, name, client_use_code, status, self_auth, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6)`, t.ID, t.Name, t.ClientUseCode, t.Status, t.SelfAuth, db.ts(now))
+			if isUniqueViolation(err) {
+				return obx.WrapError(obx.ECONFLICT, "The client use code is already taken.", err)
+			}
+			if err != nil {
+				return fmt.Errorf("insert tsp: %w", err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO applications (tsp_id, state, company_name, updated_at)
+			VALUES ($1, $2, $3, $4)`, t.ID, f.App.State, f.App.CompanyName, db.ts(now))
+		if isUniqueViolation(err) {
+			return obx.WrapError(obx.ECONFLICT, "The TSP already has an admission file.", err)
+		}
+		if err != nil {
+			return fmt.Errorf("insert application: %w", err)
+		}
+		f.App.TSPID = t.ID
+		if f.Contract != nil {
+			for i := range f.Contract.Accounts {
+				f.Contract.Accounts[i].TSPID = t.ID
+			}
+		}
+		if f.IssueClient != nil {
+			f.IssueClient.TSPID = t.ID
+		}
+		if err := db.writeFile(ctx, tx, f); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Subject == "" {
+				e.Subject = fmt.Sprintf("tsp:%d", t.ID)
+			}
+			if err := db.appendAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // RecordSandboxSuccess implements obx.AdmissionStore. The first success
 // counts, whether it comes before or after the application names the API.
 // It is not audited: it records the TSP's own calls, not anyone's decision,

@@ -98,10 +98,105 @@ type Cycles struct {
 
 var _ obx.SettlementStore = (*Cycles)(nil)
 
-// Settle implements obx.SettlementStore. It closes day's cycle only once at is
-// past the cycle's end (ECONFLICT before it), and returns a closed cycle's
-// report at any time. EINVALID if day is not a date YYYYMMDD.
+// Settle implements obx.SettlementStore for the command line (obx settle):
+// CloseCycle, with the audit entry of actor "system:obx settle".
 func (c *Cycles) Settle(ctx context.Context, day string, at time.Time) (*obx.Settlement, error) {
+	return c.CloseCycle(ctx, day, at, func(s *obx.Settlement) *obx.AuditEntry {
+		return &obx.AuditEntry{At: at.UTC(), Actor: "system:obx settle", Action: "settlement.close",
+			Subject: "settlement:" + day, Before: "open", After: "closed",
+			Note: fmt.Sprintf("%d movements, gross %d KRW, %d banks", s.Movements, s.Total, len(s.Positions))}
+	})
+}
+
+// Settlement returns the report of day's cycle once closed: ENOTFOUND while it
+// is open, EINVALID if day is not a date YYYYMMDD.
+func (c *Cycles) Settlement(ctx context.Context, day string) (*obx.Settlement, error) {
+	if _, err := c.Cutoff.End(day); err != nil {
+		return nil, err
+	}
+	return c.DB.Settlement(ctx, day)
+}
+
+var _ obx.CycleStore = (*Cycles)(nil)
+
+// Cycles implements obx.CycleStore: the latest cycles that have seen a
+// movement or were closed, newest first.
+func (c *Cycles) Cycles(ctx context.Context, limit int) ([]*obx.SettlementCycle, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 60
+	}
+	var days []string
+	err := eachRow(ctx, c.DB.db, `SELECT day FROM settlement_cycles ORDER BY day DESC LIMIT $1`, []any{limit},
+		func(r *sql.Rows) error {
+			var d string
+			if err := r.Scan(&d); err != nil {
+				return err
+			}
+			days = append(days, d)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("settlement cycles: %w", err)
+	}
+	out := make([]*obx.SettlementCycle, 0, len(days))
+	for _, d := range days {
+		cy, err := c.Cycle(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cy)
+	}
+	return out, nil
+}
+
+// Cycle implements obx.CycleStore. An open cycle's positions are summed
+// from its movements so far.
+func (c *Cycles) Cycle(ctx context.Context, day string) (*obx.SettlementCycle, error) {
+	end, err := c.Cutoff.End(day)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.DB.Settlement(ctx, day)
+	switch {
+	case err == nil:
+		return &obx.SettlementCycle{Settlement: *st, End: end}, nil
+	case obx.ErrorCode(err) != obx.ENOTFOUND:
+		return nil, err
+	}
+	cy := &obx.SettlementCycle{Settlement: obx.Settlement{Day: day, Positions: map[string]int64{}}, End: end}
+	if err := sumMovements(ctx, c.DB.db, day, &cy.Settlement); err != nil {
+		return nil, err
+	}
+	return cy, nil
+}
+
+// sumMovements adds day's interbank movements to s: each bank's net
+// position, the count and the gross total.
+func sumMovements(ctx context.Context, q queryer, day string, s *obx.Settlement) error {
+	err := eachRow(ctx, q, `SELECT from_bank, to_bank, SUM(amount), COUNT(*) FROM interbank_movements
+		WHERE cycle_day = $1 GROUP BY from_bank, to_bank`, []any{day}, func(r *sql.Rows) error {
+		var from, to string
+		var sum, count int64
+		if err := r.Scan(&from, &to, &sum, &count); err != nil {
+			return err
+		}
+		s.Positions[from] -= sum
+		s.Positions[to] += sum
+		s.Movements += count
+		s.Total += sum
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sum movements of %s: %w", day, err)
+	}
+	return nil
+}
+
+// CloseCycle implements obx.CycleStore. It closes as DB.Settle does, taking
+// the cycle's row lock first so that movements committed before it are
+// counted and ones waiting for it find the cycle closed, and appends the
+// audit entry in the same transaction.
+func (c *Cycles) CloseCycle(ctx context.Context, day string, at time.Time, audit func(*obx.Settlement) *obx.AuditEntry) (*obx.Settlement, error) {
 	end, err := c.Cutoff.End(day)
 	if err != nil {
 		return nil, err
@@ -113,14 +208,42 @@ func (c *Cycles) Settle(ctx context.Context, day string, at time.Time) (*obx.Set
 		return nil, obx.Errorf(obx.ECONFLICT, "Settlement cycle %s is open until %s KST (cut-off %s).",
 			day, end.In(kst).Format("2006-01-02 15:04"), c.Cutoff)
 	}
-	return c.DB.Settle(ctx, day, at)
-}
-
-// Settlement returns the report of day's cycle once closed: ENOTFOUND while it
-// is open, EINVALID if day is not a date YYYYMMDD.
-func (c *Cycles) Settlement(ctx context.Context, day string) (*obx.Settlement, error) {
-	if _, err := c.Cutoff.End(day); err != nil {
+	db := c.DB
+	var s *obx.Settlement
+	err = db.transact(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, day); err != nil {
+			return fmt.Errorf("open cycle: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET closed_at = $1 WHERE day = $2 AND closed_at IS NULL`, db.ts(at), day)
+		if err != nil {
+			return fmt.Errorf("close cycle: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var report string
+			if err := tx.QueryRowContext(ctx, `SELECT report FROM settlement_cycles WHERE day = $1`, day).Scan(&report); err != nil {
+				return fmt.Errorf("read report: %w", err)
+			}
+			s = &obx.Settlement{}
+			return json.Unmarshal([]byte(report), s)
+		}
+		s = &obx.Settlement{Day: day, Positions: map[string]int64{}, ClosedAt: at.UTC()}
+		if err := sumMovements(ctx, tx, day, s); err != nil {
+			return err
+		}
+		report, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET report = $1 WHERE day = $2`, string(report), day); err != nil {
+			return fmt.Errorf("save report: %w", err)
+		}
+		if e := audit(s); e != nil {
+			return db.appendAudit(ctx, tx, e)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	return c.DB.Settlement(ctx, day)
+	return s, nil
 }

@@ -64,8 +64,14 @@ const staffPassword = "correct horse battery"
 
 func newHub(t testing.TB) *testHub {
 	t.Helper()
+	return newHubOn(t, dbtest.Engines()[0])
+}
+
+// newHubOn is newHub on a database of engine e.
+func newHubOn(t testing.TB, e dbtest.Engine) *testHub {
+	t.Helper()
 	ctx := context.Background()
-	h := &testHub{db: dbtest.Open(t, dbtest.Engines()[0]), log: &strings.Builder{}, mail: &outbox{}}
+	h := &testHub{db: dbtest.Open(t, e), log: &strings.Builder{}, mail: &outbox{}}
 	guard := bankguard.Config{Timeout: 5 * time.Second}
 	dir := bankguard.New(guard)
 	// 097 stands for the simulated banks of the sandbox, 088 for a live connection.
@@ -90,7 +96,8 @@ func newHub(t testing.TB) *testHub {
 	h.calls = sqlstore.NewCalls(h.db, logger)
 	t.Cleanup(h.calls.Close)
 	w := &web.Server{Mailer: h.mail, Calls: h.calls, Admissions: adm, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db, Banks: dir, Logger: logger,
-		Key: []byte("web-key-for-tests-0123456789abcd")}
+		Key:         []byte("web-key-for-tests-0123456789abcd"),
+		Settlements: &obx.Settlements{Store: &sqlstore.Cycles{DB: h.db}, Now: time.Now}}
 	s := &obxhttp.Server{Service: &obx.Service{Accounts: h.db, Banks: dir, Now: time.Now},
 		Transfers: &obx.Transfers{Store: h.db, Contracts: h.db, Accounts: h.db, Banks: dir, Now: time.Now, Owner: "t"},
 		Tokens:    o, Mounts: []obxhttp.Mounter{o, w}, Checklist: h.db, Calls: h.calls, Logger: logger}

@@ -68,8 +68,11 @@ type Server struct {
 	Docs       Documents
 	Calls      obx.CallLog // optional: the TSPs' recent API calls
 	Banks      obx.BankDirectory
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Settlements, if set, puts settlement cycles in the console and the
+	// admin API.
+	Settlements *obx.Settlements
+	Logger      *slog.Logger
+	Now         func() time.Time
 	// Key signs CSRF tokens and password-reset links; every replica must
 	// share it (the hub keeps it in its secrets table).
 	Key []byte
@@ -123,6 +126,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.portalRoutes(mux)
 	s.consoleRoutes(mux)
 	s.apiRoutes(mux)
+	s.settlementRoutes(mux)
 }
 
 var funcs = template.FuncMap{

@@ -46,6 +46,7 @@ type demoTSP struct {
 	Scopes          []string `json:"scopes"`
 	SelfAuth        bool     `json:"self_auth"`
 	RedirectURIs    []string `json:"redirect_uris"`
+	State           string   `json:"state"` // admission state: live, or suspended/terminated from the console
 }
 
 type demoCustomer struct {
@@ -131,52 +132,82 @@ func seedDemo(ctx context.Context, h *hub, dir, base string, seed int64) (*demoS
 	}
 	st := &demoState{BaseURL: base}
 	for i, d := range demoTSPs {
-		tsp, err := h.db.TSPByUseCode(ctx, d.code)
-		if obx.ErrorCode(err) == obx.ENOTFOUND {
-			tsp = &obx.TSP{Name: d.name, ClientUseCode: d.code, Status: obx.TSPActive, SelfAuth: d.selfAuth}
-			err = h.db.CreateTSP(ctx, tsp)
-		}
-		if err != nil {
-			return nil, err
-		}
 		scopes := []string{obx.ScopeLogin, obx.ScopeInquiry, obx.ScopeTransfer, obx.ScopeOOB, obx.ScopeProducts}
 		if d.selfAuth {
 			scopes = append(scopes, obx.ScopeSA)
 		}
 		uris := []string{base + "/sandbox/callback", "http://localhost:3000/callback"}
-		t := demoTSP{Name: d.name, ClientUseCode: d.code, Scopes: scopes, SelfAuth: d.selfAuth, RedirectURIs: uris}
-
-		// Reuse the client from demo.json when it is still in the database.
-		var c *obx.Client
-		if i < len(old.TSPs) && old.TSPs[i].ClientUseCode == d.code {
-			if c, err = h.db.Client(ctx, old.TSPs[i].ClientID); err == nil && c.TSPID == tsp.ID && c.RevokedAt.IsZero() {
-				t.ClientID, t.ClientSecret = c.ID, old.TSPs[i].ClientSecret
-			} else {
-				c = nil
-			}
-		}
-		if c == nil {
+		acct := banksim.DemoTSPAccounts(banksim.TestbedBankCode)[i]
+		t := demoTSP{Name: d.name, ClientUseCode: d.code, Scopes: scopes, SelfAuth: d.selfAuth, RedirectURIs: uris,
+			ContractAccount: acct.Number, MainBank: acct.BankCode, WdPassPhrase: demoPassPhrase}
+		newClient := func(tspID int64) (*obx.Client, error) {
 			id, secret := oauth.NewClientCredentials()
 			hash, err := oauth.HashSecret(secret)
 			if err != nil {
 				return nil, err
 			}
-			c = &obx.Client{ID: id, TSPID: tsp.ID, Name: d.name + " app", SecretHash: hash,
-				RedirectURIs: uris, Scopes: scopes, Env: obx.EnvSandbox}
-			if err := h.db.CreateClient(ctx, c); err != nil {
+			t.ClientID, t.ClientSecret = id, secret
+			return &obx.Client{ID: id, TSPID: tspID, Name: d.name + " app", SecretHash: hash,
+				RedirectURIs: uris, Scopes: scopes, Env: obx.EnvSandbox}, nil
+		}
+
+		// A demo TSP is admitted through the admission service, so that it
+		// has a complete file and the console can suspend it like any other.
+		tsp, err := h.db.TSPByUseCode(ctx, d.code)
+		switch obx.ErrorCode(err) {
+		case obx.ENOTFOUND:
+			c, err := newClient(0)
+			if err != nil {
 				return nil, err
 			}
-			t.ClientID, t.ClientSecret = id, secret
-		} else {
-			c.RedirectURIs, c.Scopes = uris, scopes
-			if err := h.db.UpdateClient(ctx, c); err != nil {
+			f, err := h.admission.Seed(ctx, demoSeed, demoAdmission(&obx.TSP{Name: d.name, ClientUseCode: d.code}, d.selfAuth, acct, c))
+			if err != nil {
+				return nil, err
+			}
+			tsp = f.TSP
+		case "":
+			// A database from before demo TSPs had files gets one now.
+			if _, err := h.db.AdmissionFile(ctx, tsp.ID); obx.ErrorCode(err) == obx.ENOTFOUND {
+				if _, err := h.admission.Seed(ctx, demoSeed, demoAdmission(tsp, d.selfAuth, acct, nil)); err != nil {
+					return nil, err
+				}
+			} else if err != nil {
+				return nil, err
+			}
+		default:
+			return nil, err
+		}
+		f, err := h.db.AdmissionFile(ctx, tsp.ID)
+		if err != nil {
+			return nil, err
+		}
+		t.State = f.App.State
+
+		// Reuse the client from demo.json when it is still in the database;
+		// a terminated TSP keeps its dead one, since it may have no other.
+		if t.ClientID == "" && i < len(old.TSPs) && old.TSPs[i].ClientUseCode == d.code {
+			c, err := h.db.Client(ctx, old.TSPs[i].ClientID)
+			switch {
+			case err == nil && c.TSPID == tsp.ID && (c.RevokedAt.IsZero() || f.App.State == obx.AdmTerminated):
+				t.ClientID, t.ClientSecret = c.ID, old.TSPs[i].ClientSecret
+				c.RedirectURIs, c.Scopes = uris, scopes
+				if err := h.db.UpdateClient(ctx, c); err != nil {
+					return nil, err
+				}
+			case err != nil && obx.ErrorCode(err) != obx.ENOTFOUND:
 				return nil, err
 			}
 		}
-		acct := banksim.DemoTSPAccounts(banksim.TestbedBankCode)[i]
-		t.ContractAccount, t.MainBank, t.WdPassPhrase = acct.Number, acct.BankCode, demoPassPhrase
-		if err := seedContract(ctx, h, tsp.ID, acct); err != nil {
-			return nil, err
+		if t.ClientID == "" {
+			c, err := newClient(tsp.ID)
+			if err != nil {
+				return nil, err
+			}
+			e := &obx.AuditEntry{At: time.Now().UTC(), Actor: demoSeed.String(), Action: "client.create",
+				Subject: "client:" + c.ID, After: c.Env, Note: c.Name}
+			if err := h.db.CreateClientAudited(ctx, c, e); err != nil {
+				return nil, err
+			}
 		}
 		st.TSPs = append(st.TSPs, t)
 	}
@@ -224,28 +255,44 @@ const demoAdminEmail = "admin@obx.demo"
 // demoPassPhrase is the demo TSPs' deposit pass phrase, as KFTC's testbed uses.
 const demoPassPhrase = "NONE"
 
-// seedContract gives a demo TSP its contract at its main bank with acct as
-// collection and payout account, and sandbox limits.
-func seedContract(ctx context.Context, h *hub, tspID int64, acct obx.BankAccount) error {
-	err := h.db.SetContract(ctx, &obx.Contract{
-		TSPID: tspID, MainBank: acct.BankCode,
-		DailyWithdrawLimit: 100_000_000, UserDailyLimit: 10_000_000, PerTransferLimit: 5_000_000,
-		DailyDepositLimit: 100_000_000, PassPhraseHash: obx.HashPassPhrase(demoPassPhrase),
-	})
-	if err != nil {
-		return err
+// demoSeed is who admits the demo TSPs, as the audit trail names it.
+var demoSeed = obx.Actor{System: "demo seed"}
+
+// demoAdmission is a demo TSP's file: a plausible application that hits no
+// eligibility rule, a contract at its main bank with acct as collection and
+// payout account and sandbox limits, and client c (if not nil) as its
+// credentials. The self-authenticating TSP is large and scores high enough
+// to certify its own customers.
+func demoAdmission(t *obx.TSP, selfAuth bool, acct obx.BankAccount, c *obx.Client) *obx.SeededTSP {
+	app := &obx.Application{
+		CompanyName: t.Name, BusinessNum: "1208800001", Category: obx.EligibleFintech,
+		Services: []string{"inquiry", "payment", "remittance"}, APIs: obx.AdmissionAPIs,
+		ServicePlan: "A demo wallet: customers link their bank accounts, see balances and history, " +
+			"pay merchants by withdrawal transfer and send money by deposit transfer.",
+		CreditRating: "BBB", PaidInCapital: 500_000_000, AnnualRevenue: 1_200_000_000, BusinessMonths: 30,
+		ServiceMonths: 30, Members: 25_000, AnnualTransactions: 300_000, AML: true, ComplaintHandling: true,
+		AccountVerification: true,
 	}
-	err = h.db.AddContractAccount(ctx, &obx.ContractAccount{TSPID: tspID, BankCode: acct.BankCode,
-		AccountNum: acct.Number, HolderName: acct.HolderName, Kind: obx.ContractBoth})
-	if obx.ErrorCode(err) == obx.ECONFLICT {
-		return nil
+	if selfAuth {
+		app.BusinessNum, app.SelfCert = "1208800002", true
+		app.CreditRating, app.PaidInCapital, app.AnnualRevenue = "AA", 12_000_000_000, 45_000_000_000
+		app.BusinessMonths, app.ServiceMonths, app.Members, app.AnnualTransactions = 72, 72, 1_200_000, 12_000_000
+		app.Licences = []string{obx.LicencePrepaidDebit}
 	}
-	return err
+	return &obx.SeededTSP{TSP: t, App: app, Client: c, Contract: obx.AdmissionContract{
+		MainBank: acct.BankCode, DailyWithdrawLimit: 100_000_000, UserDailyLimit: 10_000_000,
+		PerTransferLimit: 5_000_000, DailyDepositLimit: 100_000_000,
+		Accounts: []obx.ContractAccount{{BankCode: acct.BankCode, AccountNum: acct.Number, HolderName: acct.HolderName,
+			Kind: obx.ContractBoth}},
+	}}
 }
 
 func printDemo(w io.Writer, st *demoState) {
 	fmt.Fprintf(w, "obx demo hub: %s\n\n", st.BaseURL)
 	for _, t := range st.TSPs {
+		if t.State != obx.AdmLive {
+			fmt.Fprintf(w, "TSP %s is %s in the operator console; its calls are refused.\n", t.Name, t.State)
+		}
 		fmt.Fprintf(w, "TSP %s (scopes: %v)\n  client_id        %s\n  client_secret    %s\n  client_use_code  %s\n  redirect_uri     %s\n  cntr_account_num %s (bank %s, wd_pass_phrase %s)\n\n",
 			t.Name, t.Scopes, t.ClientID, t.ClientSecret, t.ClientUseCode, t.RedirectURIs[0], t.ContractAccount, t.MainBank, t.WdPassPhrase)
 	}

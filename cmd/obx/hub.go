@@ -94,7 +94,7 @@ type hubConfig struct {
 	BankTimeout time.Duration
 	AccessTTL   time.Duration
 	Logger      *slog.Logger
-	Settle      settleConfig // the admin API and the settlement cut-off
+	Settle      settleConfig // the settlement cut-off
 	BaseURL     string       // the hub's public URL, for links in mail and logs
 	Secure      bool         // served over HTTPS: session cookies are Secure
 	// LiveBanks are the codes of live bank connections. When there are any,
@@ -289,7 +289,6 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 		ProductHistory: h.db,
 	}
 	srv.Mounts = append(srv.Mounts, &bankhttp.PushReceiver{Products: h.products, Tokens: pushTokens, Logger: cfg.Logger})
-	srv.AdminToken, srv.Settlements = cfg.Settle.AdminToken, &sqlstore.Cycles{DB: h.db, Cutoff: cfg.Settle.Cutoff}
 	srv.Checklist = h.db
 	webKey, err := h.db.Secret(ctx, "web-key", func() ([]byte, error) {
 		b := make([]byte, 32)
@@ -302,7 +301,8 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	h.admission = &obx.Admissions{Store: h.db, Banks: h.banks, Registry: h.db, Now: time.Now,
 		NewCredentials: oauth.NewClientCredentials, HashSecret: oauth.HashSecret, NewUseCode: newUseCode}
 	portal := &web.Server{Admissions: h.admission, Users: h.db, Audit: h.db, Queues: h.db, Docs: h.db,
-		Banks: h.banks, Logger: cfg.Logger, Key: webKey, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL, Mailer: cfg.Mailer}
+		Banks: h.banks, Logger: cfg.Logger, Key: webKey,
+		Settlements: &obx.Settlements{Store: &sqlstore.Cycles{DB: h.db, Cutoff: cfg.Settle.Cutoff}, Now: time.Now}, SecureCookies: cfg.Secure, BaseURL: cfg.BaseURL, Mailer: cfg.Mailer}
 	if cfg.RecordCalls {
 		h.calls = sqlstore.NewCalls(h.db, cfg.Logger)
 		srv.Calls, portal.Calls = h.calls, h.calls

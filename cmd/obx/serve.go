@@ -25,7 +25,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sandbox := fs.Bool("sandbox", false, "enable sandbox-only tools (headless consent, fault injection)")
 	accessTTL := fs.Duration("access-ttl", 90*24*time.Hour, "access token lifetime; refresh tokens live 10 days longer")
 	logFormat := fs.String("log-format", "json", "log format: text or json")
-	adminToken := fs.String("admin-token", "", "bearer token of the stop-gap admin API /admin/v1/ (32+ characters); empty: no admin API")
 	cutoff := fs.String("settlement-cutoff", "24:00", "KST time HH:MM at which a business day's settlement cycle ends")
 	liveBanks := fs.String("live-banks", "", "comma-separated codes of live bank connections: only live credentials reach them, only sandbox credentials the others")
 	smtpAddr := fs.String("smtp-addr", "", "host:port of the mail relay for password-reset links; empty: links go to the log")
@@ -39,7 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *dsn == "" {
 		return fmt.Errorf("--db is required")
 	}
-	settle, err := parseSettleConfig(*adminToken, *cutoff)
+	settle, err := parseSettleConfig(*cutoff)
 	if err != nil {
 		return err
 	}

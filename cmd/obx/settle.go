@@ -60,8 +60,8 @@ func runSettle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// settlementReport is what obx settle prints: the fields of the admin API's
-// settlement response.
+// settlementReport is what obx settle prints: the fields of the console
+// admin API's settlement cycle (GET /console/api/v1/settlements/{date}).
 type settlementReport struct {
 	Day          string         `json:"day"`
 	ClosedAt     time.Time      `json:"closed_at"`
@@ -127,25 +127,16 @@ func groupDigits(n int64) string {
 	return sign + b.String()
 }
 
-// settleConfig configures settlement in obx serve: the business day's cut-off
-// and the stop-gap admin API that closes cycles over HTTP.
+// settleConfig configures settlement in obx serve: the business day's
+// cut-off. Cycles are closed from the operator console (or obx settle).
 type settleConfig struct {
-	AdminToken string // "": no admin API
-	Cutoff     sqlstore.Cutoff
+	Cutoff sqlstore.Cutoff
 }
 
-// minAdminToken is the shortest admin token accepted: the token is the admin
-// API's only credential, so it must be a long random value (e.g. `openssl
-// rand -hex 32`), never a word.
-const minAdminToken = 32
-
-func parseSettleConfig(adminToken, cutoff string) (settleConfig, error) {
+func parseSettleConfig(cutoff string) (settleConfig, error) {
 	c, err := sqlstore.ParseCutoff(cutoff)
 	if err != nil {
 		return settleConfig{}, fmt.Errorf("--settlement-cutoff: %s", obx.ErrorMessage(err))
 	}
-	if adminToken != "" && len(adminToken) < minAdminToken {
-		return settleConfig{}, fmt.Errorf("--admin-token must have at least %d characters", minAdminToken)
-	}
-	return settleConfig{AdminToken: adminToken, Cutoff: c}, nil
+	return settleConfig{Cutoff: c}, nil
 }
