@@ -211,31 +211,9 @@ func (c *Cycles) CloseCycle(ctx context.Context, day string, at time.Time, audit
 	db := c.DB
 	var s *obx.Settlement
 	err = db.transact(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, day); err != nil {
-			return fmt.Errorf("open cycle: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET closed_at = $1 WHERE day = $2 AND closed_at IS NULL`, db.ts(at), day)
-		if err != nil {
-			return fmt.Errorf("close cycle: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			var report string
-			if err := tx.QueryRowContext(ctx, `SELECT report FROM settlement_cycles WHERE day = $1`, day).Scan(&report); err != nil {
-				return fmt.Errorf("read report: %w", err)
-			}
-			s = &obx.Settlement{}
-			return json.Unmarshal([]byte(report), s)
-		}
-		s = &obx.Settlement{Day: day, Positions: map[string]int64{}, ClosedAt: at.UTC()}
-		if err := sumMovements(ctx, tx, day, s); err != nil {
+		var closed bool
+		if s, closed, err = db.closeCycle(ctx, tx, day, at); err != nil || !closed {
 			return err
-		}
-		report, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET report = $1 WHERE day = $2`, string(report), day); err != nil {
-			return fmt.Errorf("save report: %w", err)
 		}
 		if e := audit(s); e != nil {
 			return db.appendAudit(ctx, tx, e)

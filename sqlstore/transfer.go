@@ -768,51 +768,45 @@ func (db *DB) Usage(ctx context.Context, tspID int64, seqNo, day string) (*obx.U
 // Settle implements obx.SettlementStore.
 func (db *DB) Settle(ctx context.Context, day string, at time.Time) (*obx.Settlement, error) {
 	var s *obx.Settlement
-	err := db.transact(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, day); err != nil {
-			return fmt.Errorf("open cycle: %w", err)
-		}
-		// Closing takes the row lock first: movements committed before it are
-		// counted below; ones that wait for it find the cycle closed.
-		res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET closed_at = $1 WHERE day = $2 AND closed_at IS NULL`, db.ts(at), day)
-		if err != nil {
-			return fmt.Errorf("close cycle: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			var report string
-			if err := tx.QueryRowContext(ctx, `SELECT report FROM settlement_cycles WHERE day = $1`, day).Scan(&report); err != nil {
-				return fmt.Errorf("read report: %w", err)
-			}
-			s = &obx.Settlement{}
-			return json.Unmarshal([]byte(report), s)
-		}
-		s = &obx.Settlement{Day: day, Positions: map[string]int64{}, ClosedAt: at.UTC()}
-		rows, err := tx.QueryContext(ctx, `SELECT from_bank, to_bank, SUM(amount), COUNT(*) FROM interbank_movements
-			WHERE cycle_day = $1 GROUP BY from_bank, to_bank`, day)
-		if err != nil {
-			return fmt.Errorf("sum movements: %w", err)
-		}
-		for rows.Next() {
-			var from, to string
-			var sum, count int64
-			if err := rows.Scan(&from, &to, &sum, &count); err != nil {
-				rows.Close()
-				return err
-			}
-			s.Positions[from] -= sum
-			s.Positions[to] += sum
-			s.Movements += count
-			s.Total += sum
-		}
-		rows.Close()
-		report, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE settlement_cycles SET report = $1 WHERE day = $2`, string(report), day)
+	err := db.transact(ctx, func(tx *sql.Tx) (err error) {
+		s, _, err = db.closeCycle(ctx, tx, day, at)
 		return err
 	})
 	return s, err
+}
+
+// closeCycle closes day's cycle inside tx, if still open, and returns its
+// report and whether this call closed it. Closing takes the row lock first:
+// movements committed before it are counted; ones that wait for it find the
+// cycle closed and book into the next.
+func (db *DB) closeCycle(ctx context.Context, tx *sql.Tx, day string, at time.Time) (*obx.Settlement, bool, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settlement_cycles (day) VALUES ($1) ON CONFLICT DO NOTHING`, day); err != nil {
+		return nil, false, fmt.Errorf("open cycle: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET closed_at = $1 WHERE day = $2 AND closed_at IS NULL`, db.ts(at), day)
+	if err != nil {
+		return nil, false, fmt.Errorf("close cycle: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var report string
+		if err := tx.QueryRowContext(ctx, `SELECT report FROM settlement_cycles WHERE day = $1`, day).Scan(&report); err != nil {
+			return nil, false, fmt.Errorf("read report: %w", err)
+		}
+		s := &obx.Settlement{}
+		return s, false, json.Unmarshal([]byte(report), s)
+	}
+	s := &obx.Settlement{Day: day, Positions: map[string]int64{}, ClosedAt: at.UTC()}
+	if err := sumMovements(ctx, tx, day, s); err != nil {
+		return nil, false, err
+	}
+	report, err := json.Marshal(s)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE settlement_cycles SET report = $1 WHERE day = $2`, string(report), day); err != nil {
+		return nil, false, fmt.Errorf("save report: %w", err)
+	}
+	return s, true, nil
 }
 
 // Contract implements obx.ContractStore.
