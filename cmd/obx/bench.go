@@ -198,24 +198,11 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 		return nil, err
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, client, stop, err := serveLoopback(ctx, h, logger, cfg.Concurrency)
 	if err != nil {
 		return nil, err
 	}
-	serveCtx, stopServe := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- serveUntilDone(serveCtx, newHTTPServer(h.handler), ln, logger) }()
-	defer func() { stopServe(); <-served }()
-	base := "http://" + ln.Addr().String()
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			Proxy: nil, MaxIdleConns: 2 * cfg.Concurrency, MaxIdleConnsPerHost: 2 * cfg.Concurrency,
-			IdleConnTimeout: 90 * time.Second, DisableCompression: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	defer client.CloseIdleConnections()
+	defer stop()
 
 	tsp, err := seedBenchTSP(ctx, h, base)
 	if err != nil {
@@ -262,6 +249,33 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 			perOp(res.cpu.client, float64(res.ok)), perOp(res.cpu.server, float64(res.ok)))
 	}
 	return res, nil
+}
+
+// serveLoopback serves h on a loopback port until stop, and returns its base
+// URL and a client for a load of concurrency workers: keep-alive connections
+// enough for all, no redirects followed.
+func serveLoopback(ctx context.Context, h *hub, logger *slog.Logger, concurrency int) (base string, client *http.Client, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	serveCtx, stopServe := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- serveUntilDone(serveCtx, newHTTPServer(h.handler), ln, logger) }()
+	client = &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy: nil, MaxIdleConns: 2 * concurrency, MaxIdleConnsPerHost: 2 * concurrency,
+			IdleConnTimeout: 90 * time.Second, DisableCompression: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	stop = func() {
+		client.CloseIdleConnections()
+		stopServe()
+		<-served
+	}
+	return "http://" + ln.Addr().String(), client, stop, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/big"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -117,24 +116,11 @@ func benchProducts(ctx context.Context, cfg benchProductsConfig, dbName string, 
 	published := time.Since(began)
 	readHeap(&after)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, client, stop, err := serveLoopback(ctx, h, logger, cfg.Concurrency)
 	if err != nil {
 		return err
 	}
-	serveCtx, stopServe := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- serveUntilDone(serveCtx, newHTTPServer(h.handler), ln, logger) }()
-	defer func() { stopServe(); <-served }()
-	base := "http://" + ln.Addr().String()
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			Proxy: nil, MaxIdleConns: 2 * cfg.Concurrency, MaxIdleConnsPerHost: 2 * cfg.Concurrency,
-			IdleConnTimeout: 90 * time.Second, DisableCompression: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	defer client.CloseIdleConnections()
+	defer stop()
 	token, err := productsToken(ctx, h, client, base)
 	if err != nil {
 		return fmt.Errorf("institution token: %w", err)
