@@ -184,6 +184,21 @@ func historyBank(r *http.Request) (string, error) {
 	return code, nil
 }
 
+// historyQuery reads a history request: a bank that publishes product data,
+// and the instant ?at= (zero: now).
+func (s *Server) historyQuery(r *http.Request) (code string, at time.Time, err error) {
+	if code, err = historyBank(r); err != nil {
+		return "", time.Time{}, err
+	}
+	if at, err = timeParam(r.URL.Query(), "at"); err != nil {
+		return "", time.Time{}, err
+	}
+	if _, ok := s.Products.Products(code); !ok {
+		return "", time.Time{}, perr(pcodeUnknownBank, "No participating bank publishes product data as "+code+".")
+	}
+	return code, at, nil
+}
+
 type depositHistoryJSON struct {
 	BankCode    string         `json:"bankCode"`
 	BankName    string         `json:"bankName"`
@@ -197,16 +212,9 @@ type depositHistoryJSON struct {
 // the deposits (and their rates) of the catalog version in service at ?at=
 // (default now). It reads the database: history is rare traffic.
 func (s *Server) handleDepositHistory(r *http.Request, p *obx.Principal) (any, time.Time, error) {
-	code, err := historyBank(r)
+	code, at, err := s.historyQuery(r)
 	if err != nil {
 		return nil, time.Time{}, err
-	}
-	at, err := timeParam(r.URL.Query(), "at")
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	if _, ok := s.Products.Products(code); !ok {
-		return nil, time.Time{}, perr(pcodeUnknownBank, "No participating bank publishes product data as "+code+".")
 	}
 	c, err := s.ProductHistory.Catalog(r.Context(), code, at)
 	if err != nil {
@@ -226,16 +234,9 @@ func (s *Server) handleDepositHistory(r *http.Request, p *obx.Principal) (any, t
 // handleRateHistory handles "GET /products/v1/banks/{code}/exchange-rates":
 // the bank's rate board in force at ?at= (default now).
 func (s *Server) handleRateHistory(r *http.Request, p *obx.Principal) (any, time.Time, error) {
-	code, err := historyBank(r)
+	code, at, err := s.historyQuery(r)
 	if err != nil {
 		return nil, time.Time{}, err
-	}
-	at, err := timeParam(r.URL.Query(), "at")
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	if _, ok := s.Products.Products(code); !ok {
-		return nil, time.Time{}, perr(pcodeUnknownBank, "No participating bank publishes product data as "+code+".")
 	}
 	b, err := s.ProductHistory.Rates(r.Context(), code, at)
 	if err != nil {
