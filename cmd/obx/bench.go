@@ -312,30 +312,40 @@ type benchTSP struct {
 	seq                                                atomic.Int64
 }
 
-// seedBenchTSP creates a TSP with a sandbox client and a contract whose limits
-// no run reaches, and its collection account at the testbed bank.
-func seedBenchTSP(ctx context.Context, h *hub, base string) (*benchTSP, error) {
+// newBenchTSP creates an active TSP, named so that the benches recognise
+// their own, with one sandbox client allowed scopes.
+func newBenchTSP(ctx context.Context, h *hub, base, app string, scopes []string) (*benchTSP, *obx.TSP, error) {
 	n, err := rand.Int(rand.Reader, big.NewInt(1e9))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t := &benchTSP{base: base, useCode: fmt.Sprintf("B%09d", n.Int64()), redirectURI: "https://bench.invalid/callback"}
 	tsp := &obx.TSP{Name: "obx bench " + t.useCode, ClientUseCode: t.useCode, Status: obx.TSPActive}
 	if err := h.db.CreateTSP(ctx, tsp); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id, secret := oauth.NewClientCredentials()
 	hash, err := oauth.HashSecret(secret)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	err = h.db.CreateClient(ctx, &obx.Client{ID: id, TSPID: tsp.ID, Name: "obx bench app", SecretHash: hash,
-		RedirectURIs: []string{t.redirectURI}, Scopes: []string{obx.ScopeLogin, obx.ScopeInquiry, obx.ScopeTransfer, obx.ScopeOOB},
-		Env: obx.EnvSandbox})
+	err = h.db.CreateClient(ctx, &obx.Client{ID: id, TSPID: tsp.ID, Name: app, SecretHash: hash,
+		RedirectURIs: []string{t.redirectURI}, Scopes: scopes, Env: obx.EnvSandbox})
+	if err != nil {
+		return nil, nil, err
+	}
+	t.clientID, t.secret = id, secret
+	return t, tsp, nil
+}
+
+// seedBenchTSP creates a TSP with a sandbox client and a contract whose limits
+// no run reaches, and its collection account at the testbed bank.
+func seedBenchTSP(ctx context.Context, h *hub, base string) (*benchTSP, error) {
+	t, tsp, err := newBenchTSP(ctx, h, base, "obx bench app",
+		[]string{obx.ScopeLogin, obx.ScopeInquiry, obx.ScopeTransfer, obx.ScopeOOB})
 	if err != nil {
 		return nil, err
 	}
-	t.clientID, t.secret = id, secret
 	const unreachable = 1_000_000_000_000_000 // won; limits are still checked and consumed
 	err = h.db.SetContract(ctx, &obx.Contract{TSPID: tsp.ID, MainBank: banksim.TestbedBankCode,
 		DailyWithdrawLimit: unreachable, UserDailyLimit: unreachable, PerTransferLimit: unreachable,

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	crand "crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -22,7 +20,6 @@ import (
 
 	"github.com/obxhub/obx"
 	"github.com/obxhub/obx/banksim"
-	"github.com/obxhub/obx/oauth"
 )
 
 // benchProductsConfig is what obx bench products is told.
@@ -263,28 +260,8 @@ func productsToken(ctx context.Context, h *hub, client *http.Client, base string
 // seedProductsTSP creates an active TSP with one client allowed the products
 // scope.
 func seedProductsTSP(ctx context.Context, h *hub, base string) (*benchTSP, error) {
-	n, err := crand.Int(crand.Reader, big.NewInt(1e9))
-	if err != nil {
-		return nil, err
-	}
-	useCode := fmt.Sprintf("B%09d", n.Int64())
-	t := &benchTSP{base: base, useCode: useCode, redirectURI: "https://bench.invalid/callback"}
-	tsp := &obx.TSP{Name: "obx bench " + useCode, ClientUseCode: useCode, Status: obx.TSPActive}
-	if err := h.db.CreateTSP(ctx, tsp); err != nil {
-		return nil, err
-	}
-	id, secret := oauth.NewClientCredentials()
-	hash, err := oauth.HashSecret(secret)
-	if err != nil {
-		return nil, err
-	}
-	err = h.db.CreateClient(ctx, &obx.Client{ID: id, TSPID: tsp.ID, Name: "obx bench products", SecretHash: hash,
-		RedirectURIs: []string{t.redirectURI}, Scopes: []string{obx.ScopeProducts}, Env: obx.EnvSandbox})
-	if err != nil {
-		return nil, err
-	}
-	t.clientID, t.secret = id, secret
-	return t, nil
+	t, _, err := newBenchTSP(ctx, h, base, "obx bench products", []string{obx.ScopeProducts})
+	return t, err
 }
 
 // comparisons are the comparison queries the bench sends: time deposits by
