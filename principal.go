@@ -16,6 +16,10 @@ type Principal struct {
 	Scopes        []string // granted scopes
 	IssuedAt      time.Time
 	ExpiresAt     time.Time
+	// Linked is set when UserSeqNo's link with the TSP was found active
+	// while the token was checked for this request, so that the services
+	// need not read it again.
+	Linked bool
 }
 
 // HasScope reports whether the token grants scope.

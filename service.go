@@ -39,6 +39,9 @@ func (s *Service) user(ctx context.Context, p *Principal, seqNo string) (string,
 	if seqNo == "" {
 		return "", Errorf(EINVALID, "user_seq_no is required")
 	}
+	if p.Linked && seqNo == p.UserSeqNo {
+		return seqNo, nil // found active by the token's check for this request
+	}
 	link, err := s.Accounts.Link(ctx, p.TSPID, seqNo)
 	if ErrorCode(err) == ENOTFOUND {
 		return "", errorWith(ENOTFOUND, ErrUnknownUser, "No such user for this TSP.")

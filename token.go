@@ -36,6 +36,11 @@ type TokenRecord struct {
 	Active    bool     // false once used (codes), rotated (refresh tokens) or revoked
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LinkState is the state of the user's link with the token's TSP
+	// (LinkActive, …) as read with the token by TokenWithClient, or "" when
+	// the token has no user or the user has no link: introspection checks it
+	// on every call without a second read.
+	LinkState string
 }
 
 // TokenStore keeps token sessions for the authorization server.
@@ -52,9 +57,10 @@ type TokenStore interface {
 	// Token returns the token of kind with signature, whether active or not
 	// and whether expired or not. ENOTFOUND if there is none.
 	Token(ctx context.Context, kind, signature string) (*TokenRecord, error)
-	// TokenWithClient returns the token like Token, with its client and the
-	// client's TSP, in one read: introspection does this on every API call.
-	// ENOTFOUND if any of the three is missing.
+	// TokenWithClient returns the token like Token, with its client, the
+	// client's TSP and the state of the user's link with that TSP, in one
+	// read: introspection does this on every API call. ENOTFOUND if the
+	// token, its client or its TSP is missing.
 	TokenWithClient(ctx context.Context, kind, signature string) (*TokenRecord, *Client, *TSP, error)
 	// DeactivateToken marks a token inactive: a code that was exchanged, a
 	// refresh token that was rotated. ENOTFOUND if there is none; ECONFLICT if

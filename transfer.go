@@ -272,6 +272,10 @@ type ContractStore interface {
 	Contract(ctx context.Context, tspID int64) (*Contract, error)
 	// SetContract creates or replaces a TSP's contract.
 	SetContract(ctx context.Context, c *Contract) error
+	// ContractWithAccount returns a TSP's contract like Contract and, in the
+	// same read, its contract account accountNum, or a nil account if that
+	// is not registered.
+	ContractWithAccount(ctx context.Context, tspID int64, accountNum string) (*Contract, *ContractAccount, error)
 	// ContractAccount returns one of a TSP's contract accounts. ENOTFOUND
 	// wrapping ErrUnregisteredContract.
 	ContractAccount(ctx context.Context, tspID int64, accountNum string) (*ContractAccount, error)

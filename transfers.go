@@ -160,6 +160,12 @@ func (s *Transfers) checkSub(ctx context.Context, c *Contract, ref SubBusinessRe
 	return nil
 }
 
+// errUnregisteredContract refuses a contract account the TSP has not
+// registered, as ContractStore.ContractAccount does.
+func errUnregisteredContract() error {
+	return errorWith(ENOTFOUND, ErrUnregisteredContract, "The contract account is not registered.")
+}
+
 // Withdrawal is a withdrawal with what its answer reports besides the
 // transfer itself, so that answering needs no further reads.
 type Withdrawal struct {
@@ -204,13 +210,12 @@ func (s *Transfers) Withdraw(ctx context.Context, p *Principal, req WithdrawRequ
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Contracts.Contract(ctx, p.TSPID)
+	c, cntr, err := s.Contracts.ContractWithAccount(ctx, p.TSPID, req.CntrAccountNum)
 	if err != nil {
 		return nil, err
 	}
-	cntr, err := s.Contracts.ContractAccount(ctx, p.TSPID, req.CntrAccountNum)
-	if err != nil {
-		return nil, err
+	if cntr == nil {
+		return nil, errUnregisteredContract()
 	}
 	if cntr.Kind == ContractPayout {
 		return nil, errorWith(EFORBIDDEN, ErrUnregisteredContract, "The contract account is not a collection account.")
@@ -268,16 +273,15 @@ func (s *Transfers) Deposit(ctx context.Context, p *Principal, req DepositReques
 	if req.Amount <= 0 {
 		return nil, Errorf(EINVALID, "tran_amt must be positive")
 	}
-	c, err := s.Contracts.Contract(ctx, p.TSPID)
+	c, cntr, err := s.Contracts.ContractWithAccount(ctx, p.TSPID, req.CntrAccountNum)
 	if err != nil {
 		return nil, err
 	}
 	if subtle.ConstantTimeCompare(HashPassPhrase(req.PassPhrase), c.PassPhraseHash) != 1 {
 		return nil, errorWith(EFORBIDDEN, ErrPassPhrase, "wd_pass_phrase does not match.")
 	}
-	cntr, err := s.Contracts.ContractAccount(ctx, p.TSPID, req.CntrAccountNum)
-	if err != nil {
-		return nil, err
+	if cntr == nil {
+		return nil, errUnregisteredContract()
 	}
 	if cntr.Kind == ContractCollection {
 		return nil, errorWith(EFORBIDDEN, ErrUnregisteredContract, "The contract account is not a payout account.")

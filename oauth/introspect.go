@@ -46,14 +46,15 @@ func (s *Server) Introspect(ctx context.Context, accessToken string) (*obx.Princ
 	if !ok || sess.record == nil {
 		return nil, fmt.Errorf("introspect: session of type %T", ar.GetSession())
 	}
+	linked := false
 	if sess.UserSeqNo != "" {
-		link, err := s.accounts.Link(ctx, c.tsp.ID, sess.UserSeqNo)
-		switch {
-		case obx.ErrorCode(err) == obx.ENOTFOUND:
-			return nil, obx.WrapError(obx.EUNAUTHORIZED, "The user is not linked with this TSP.", err)
-		case err != nil:
-			return nil, fmt.Errorf("introspect: %w", err)
-		case link.State != obx.LinkActive:
+		// The link's state was read with the token, in the same query.
+		switch sess.record.LinkState {
+		case "":
+			return nil, obx.WrapError(obx.EUNAUTHORIZED, "The user is not linked with this TSP.", obx.ErrUnknownUser)
+		case obx.LinkActive:
+			linked = true
+		default:
 			return nil, obx.Errorf(obx.EUNAUTHORIZED, "The user has withdrawn from this TSP's service.")
 		}
 	}
@@ -66,5 +67,6 @@ func (s *Server) Introspect(ctx context.Context, accessToken string) (*obx.Princ
 		Scopes:        append([]string(nil), ar.GetGrantedScopes()...),
 		IssuedAt:      sess.record.CreatedAt,
 		ExpiresAt:     sess.record.ExpiresAt,
+		Linked:        linked,
 	}, nil
 }

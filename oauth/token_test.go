@@ -64,7 +64,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("Introspect: %v", err)
 		}
 		want := &obx.Principal{ClientID: app.client.ID, TSPID: app.tsp.ID, ClientUseCode: app.tsp.ClientUseCode,
-			Env: obx.EnvSandbox, UserSeqNo: seq, Scopes: []string{"login", "inquiry", "transfer"}}
+			Env: obx.EnvSandbox, UserSeqNo: seq, Scopes: []string{"login", "inquiry", "transfer"}, Linked: true}
 		if diff := cmp.Diff(want, p, cmpIgnoreTimes); diff != "" {
 			t.Errorf("Introspect (-want +got):\n%s", diff)
 		}

@@ -108,22 +108,23 @@ func (db *DB) Token(ctx context.Context, kind, signature string) (*obx.TokenReco
 func (db *DB) TokenWithClient(ctx context.Context, kind, signature string) (*obx.TokenRecord, *obx.Client, *obx.TSP, error) {
 	r := obx.TokenRecord{Kind: kind, Signature: signature}
 	var t obx.TSP
-	var seq sql.NullString
+	var seq, link sql.NullString
 	var scopes, data string
-	dest := []any{&r.RequestID, &r.ClientID, &r.TSPID, &seq, &scopes, &data, &r.Active, scanTime(&r.CreatedAt), scanTime(&r.ExpiresAt)}
+	dest := []any{&r.RequestID, &r.ClientID, &r.TSPID, &seq, &scopes, &data, &r.Active, scanTime(&r.CreatedAt), scanTime(&r.ExpiresAt), &link}
 	clientDest, client := clientDest()
 	dest = append(append(dest, clientDest...), tspDest(&t)...)
 	err := db.tokenQ(ctx).QueryRowContext(ctx, `
 		SELECT k.request_id, k.client_id, k.tsp_id, k.user_seq_no, k.scopes, k.data, k.active, k.created_at, k.expires_at,
-			`+columnsOf("c", clientColumns)+`, `+columnsOf("t", tspColumns)+`
+			l.state, `+columnsOf("c", clientColumns)+`, `+columnsOf("t", tspColumns)+`
 		FROM oauth_tokens k
 		JOIN clients c ON c.client_id = k.client_id
 		JOIN tsps t ON t.id = c.tsp_id
+		LEFT JOIN user_links l ON l.tsp_id = t.id AND l.user_seq_no = k.user_seq_no
 		WHERE k.kind = $1 AND k.signature = $2`, kind, signature).Scan(dest...)
 	if err != nil {
 		return nil, nil, nil, notFound(fmt.Errorf("%s token: %w", kind, err), "No such token.")
 	}
-	r.UserSeqNo = seq.String
+	r.UserSeqNo, r.LinkState = seq.String, link.String
 	r.Scopes = strings.Fields(scopes)
 	r.Data = []byte(data)
 	return &r, client(), &t, nil

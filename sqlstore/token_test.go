@@ -318,7 +318,8 @@ func TestConsentFlows(t *testing.T) {
 }
 
 // TestTokenWithClient: introspection's one read returns the token exactly as
-// Token does, with the client and TSP as Client and TSP return them.
+// Token does, with the client and TSP as Client and TSP return them, and the
+// user's link state as Link returns it.
 func TestTokenWithClient(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
 		ctx := context.Background()
@@ -333,6 +334,7 @@ func TestTokenWithClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantRec, _ := db.Token(ctx, obx.TokenAccess, "sig-w")
+		wantRec.LinkState = obx.LinkActive
 		wantClient, _ := db.Client(ctx, c.ID)
 		wantTSP, _ := db.TSP(ctx, tsp.ID)
 		if diff := cmp.Diff(wantRec, gotRec); diff != "" {
@@ -343,6 +345,12 @@ func TestTokenWithClient(t *testing.T) {
 		}
 		if diff := cmp.Diff(wantTSP, gotTSP); diff != "" {
 			t.Errorf("TSP (-TSP +TokenWithClient):\n%s", diff)
+		}
+		if err := db.SetLinkState(ctx, tsp.ID, u.SeqNo, obx.LinkUnlinked, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if r, _, _, err := db.TokenWithClient(ctx, obx.TokenAccess, "sig-w"); err != nil || r.LinkState != obx.LinkUnlinked {
+			t.Errorf("after unlink: link state %q, %v; want %q", r.LinkState, err, obx.LinkUnlinked)
 		}
 		if _, _, _, err := db.TokenWithClient(ctx, obx.TokenAccess, "sig-none"); obx.ErrorCode(err) != obx.ENOTFOUND {
 			t.Errorf("missing token: %v, want ENOTFOUND", err)

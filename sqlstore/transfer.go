@@ -811,20 +811,44 @@ func (db *DB) closeCycle(ctx context.Context, tx *sql.Tx, day string, at time.Ti
 
 // Contract implements obx.ContractStore.
 func (db *DB) Contract(ctx context.Context, tspID int64) (*obx.Contract, error) {
+	c, _, err := db.contract(ctx, tspID, nil)
+	return c, err
+}
+
+// ContractWithAccount implements obx.ContractStore.
+func (db *DB) ContractWithAccount(ctx context.Context, tspID int64, accountNum string) (*obx.Contract, *obx.ContractAccount, error) {
+	return db.contract(ctx, tspID, &accountNum)
+}
+
+// contract reads a TSP's contract and, when accountNum is set, that contract
+// account in the same query: a transfer needs both, and each read is a
+// round trip.
+func (db *DB) contract(ctx context.Context, tspID int64, accountNum *string) (*obx.Contract, *obx.ContractAccount, error) {
 	c := obx.Contract{TSPID: tspID}
 	var hash string
 	var individual bool
+	var abank, aholder, akind sql.NullString
+	num := "" // no contract account has an empty number: joins none
+	if accountNum != nil {
+		num = *accountNum
+	}
 	err := db.q.QueryRowContext(ctx, `SELECT c.main_bank, c.daily_withdraw_limit, c.user_daily_limit, c.per_transfer_limit,
-		c.daily_deposit_limit, c.pass_phrase_hash, c.sub_businesses, COALESCE(a.guarantee = $2, FALSE)
+		c.daily_deposit_limit, c.pass_phrase_hash, c.sub_businesses, COALESCE(a.guarantee = $2, FALSE),
+		ca.bank_code, ca.holder_name, ca.kind
 		FROM contracts c LEFT JOIN admission_contracts a ON a.tsp_id = c.tsp_id
-		WHERE c.tsp_id = $1`, tspID, obx.GuaranteeIndividual).
+		LEFT JOIN contract_accounts ca ON ca.tsp_id = c.tsp_id AND ca.account_num = $3
+		WHERE c.tsp_id = $1`, tspID, obx.GuaranteeIndividual, num).
 		Scan(&c.MainBank, &c.DailyWithdrawLimit, &c.UserDailyLimit, &c.PerTransferLimit, &c.DailyDepositLimit, &hash,
-			&c.SubBusinesses, &individual)
+			&c.SubBusinesses, &individual, &abank, &aholder, &akind)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, obx.WrapError(obx.ENOTFOUND, "The TSP has no contract.", obx.ErrNoContract)
+		return nil, nil, obx.WrapError(obx.ENOTFOUND, "The TSP has no contract.", obx.ErrNoContract)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("contract: %w", err)
+		return nil, nil, fmt.Errorf("contract: %w", err)
+	}
+	var account *obx.ContractAccount
+	if abank.Valid && num != "" {
+		account = &obx.ContractAccount{TSPID: tspID, AccountNum: num, BankCode: abank.String, HolderName: aholder.String, Kind: akind.String}
 	}
 	c.PassPhraseHash = []byte(hash)
 	if individual {
@@ -833,21 +857,21 @@ func (db *DB) Contract(ctx context.Context, tspID int64) (*obx.Contract, error) 
 		rows, err := db.q.QueryContext(ctx, `SELECT bank_code FROM bank_guarantees
 			WHERE tsp_id = $1 AND agreed_at IS NOT NULL ORDER BY bank_code`, tspID)
 		if err != nil {
-			return nil, fmt.Errorf("contract guarantees: %w", err)
+			return nil, nil, fmt.Errorf("contract guarantees: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var b string
 			if err := rows.Scan(&b); err != nil {
-				return nil, fmt.Errorf("contract guarantees: %w", err)
+				return nil, nil, fmt.Errorf("contract guarantees: %w", err)
 			}
 			c.WithdrawBanks = append(c.WithdrawBanks, b)
 		}
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("contract guarantees: %w", err)
+			return nil, nil, fmt.Errorf("contract guarantees: %w", err)
 		}
 	}
-	return &c, nil
+	return &c, account, nil
 }
 
 // SetContract implements obx.ContractStore.
