@@ -220,8 +220,17 @@ func scanAccount(row interface{ Scan(...any) error }) (*obx.Account, error) {
 }
 
 func (db *DB) account(ctx context.Context, q queryer, tspID int64, num string) (*obx.Account, error) {
-	a, err := scanAccount(q.QueryRowContext(ctx,
-		`SELECT `+accountColumns+` FROM accounts WHERE fintech_use_num = $1 AND tsp_id = $2`, num, tspID))
+	var a *obx.Account
+	var err error
+	if q == db.q && db.accountReads != nil {
+		var found bool
+		if a, found, err = db.accountReads.get(ctx, accountKey{tspID, num}); err == nil && !found {
+			err = sql.ErrNoRows
+		}
+	} else {
+		a, err = scanAccount(q.QueryRowContext(ctx,
+			`SELECT `+accountColumns+` FROM accounts WHERE fintech_use_num = $1 AND tsp_id = $2`, num, tspID))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, obx.WrapError(obx.ENOTFOUND, "No account with this fintech use number.", obx.ErrUnknownFintechNum)
 	}
@@ -231,7 +240,30 @@ func (db *DB) account(ctx context.Context, q queryer, tspID int64, num string) (
 	return a, nil
 }
 
-// Account implements obx.AccountStore.
+// accountKey names a registered account: the TSP's fintech use number.
+type accountKey struct {
+	tsp int64
+	num string
+}
+
+// newAccountReads coalesces the reads of accounts by fintech use number:
+// every call about an account makes one.
+func newAccountReads(db *DB) *lookup[accountKey, *obx.Account] {
+	return newLookup(db, `SELECT q.n, `+columnsOf("a", accountColumns)+`
+		FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS q(tsp, num, n)
+		JOIN accounts a ON a.fintech_use_num = q.num AND a.tsp_id = q.tsp`,
+		func(keys []accountKey) []any {
+			tsps, nums := make([]int64, len(keys)), make([]string, len(keys))
+			for i, k := range keys {
+				tsps[i], nums[i] = k.tsp, k.num
+			}
+			return []any{tsps, nums}
+		},
+		func(rows *sql.Rows, n *int) (*obx.Account, error) { return scanAccount(numbered{rows, n}) })
+}
+
+// Account implements obx.AccountStore. On PostgreSQL, concurrent calls share
+// one query (see lookup).
 func (db *DB) Account(ctx context.Context, tspID int64, fintechUseNum string) (*obx.Account, error) {
 	return db.account(ctx, db.q, tspID, fintechUseNum)
 }

@@ -47,7 +47,13 @@ type DB struct {
 
 	saves   *group[saveArg]    // SaveTransfer's group commit
 	accepts *group[*acceptArg] // AcceptTransfer's
-	cycles  sync.Map           // settlement cycle days known to have a row
+
+	// Coalesced point reads, on PostgreSQL only (nil on SQLite, which runs
+	// in process: a read costs no round trip there).
+	tokenReads    *lookup[tokenKey, *tokenWithClient]
+	accountReads  *lookup[accountKey, *obx.Account]
+	contractReads *lookup[contractKey, *contractRow]
+	cycles        sync.Map // settlement cycle days known to have a row
 }
 
 // Open connects to the database named by dsn: "postgres://…" or "postgresql://…"
@@ -81,8 +87,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 	}
 	db := &DB{db: sqldb, q: newPrepared(sqldb), engine: engine, Now: time.Now}
-	db.saves = newGroup(maxSaveBatch, groupWorkers, db.runSaves)
-	db.accepts = newGroup(maxAcceptBatch, groupWorkers, db.runAccepts)
+	db.saves = newGroup(maxSaveBatch, db.runSaves)
+	db.accepts = newGroup(maxAcceptBatch, db.runAccepts)
+	if engine == Postgres {
+		db.tokenReads, db.accountReads, db.contractReads = newTokenReads(db), newAccountReads(db), newContractReads(db)
+	}
 	return db, nil
 }
 
@@ -116,6 +125,11 @@ func (db *DB) SQL() *sql.DB { return db.db }
 func (db *DB) Close() error {
 	db.saves.close()
 	db.accepts.close()
+	if db.engine == Postgres {
+		db.tokenReads.close()
+		db.accountReads.close()
+		db.contractReads.close()
+	}
 	db.q.Close()
 	return db.db.Close()
 }

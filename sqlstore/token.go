@@ -104,30 +104,89 @@ func (db *DB) Token(ctx context.Context, kind, signature string) (*obx.TokenReco
 	return &r, nil
 }
 
-// TokenWithClient implements obx.TokenStore.
+// TokenWithClient implements obx.TokenStore. Outside a token transaction,
+// on PostgreSQL, concurrent calls share one query (see lookup).
 func (db *DB) TokenWithClient(ctx context.Context, kind, signature string) (*obx.TokenRecord, *obx.Client, *obx.TSP, error) {
-	r := obx.TokenRecord{Kind: kind, Signature: signature}
-	var t obx.TSP
-	var seq, link sql.NullString
-	var scopes, data string
-	dest := []any{&r.RequestID, &r.ClientID, &r.TSPID, &seq, &scopes, &data, &r.Active, scanTime(&r.CreatedAt), scanTime(&r.ExpiresAt), &link}
-	clientDest, client := clientDest()
-	dest = append(append(dest, clientDest...), tspDest(&t)...)
-	err := db.tokenQ(ctx).QueryRowContext(ctx, `
-		SELECT k.request_id, k.client_id, k.tsp_id, k.user_seq_no, k.scopes, k.data, k.active, k.created_at, k.expires_at,
-			l.state, `+columnsOf("c", clientColumns)+`, `+columnsOf("t", tspColumns)+`
-		FROM oauth_tokens k
-		JOIN clients c ON c.client_id = k.client_id
-		JOIN tsps t ON t.id = c.tsp_id
-		LEFT JOIN user_links l ON l.tsp_id = t.id AND l.user_seq_no = k.user_seq_no
-		WHERE k.kind = $1 AND k.signature = $2`, kind, signature).Scan(dest...)
+	var tc *tokenWithClient
+	var err error
+	if _, inTx := ctx.Value(tokenTxKey{}).(*sql.Tx); db.tokenReads != nil && !inTx {
+		var found bool
+		if tc, found, err = db.tokenReads.get(ctx, tokenKey{kind, signature}); err == nil && !found {
+			err = sql.ErrNoRows
+		}
+	} else {
+		var dest []any
+		dest, tc = newTokenWithClient()
+		err = db.tokenQ(ctx).QueryRowContext(ctx, `SELECT `+tokenWithClientColumns+`
+			FROM oauth_tokens k `+tokenWithClientJoins+`
+			WHERE k.kind = $1 AND k.signature = $2`, kind, signature).Scan(dest...)
+	}
 	if err != nil {
 		return nil, nil, nil, notFound(fmt.Errorf("%s token: %w", kind, err), "No such token.")
 	}
-	r.UserSeqNo, r.LinkState = seq.String, link.String
-	r.Scopes = strings.Fields(scopes)
-	r.Data = []byte(data)
-	return &r, client(), &t, nil
+	return tc.finish(kind, signature)
+}
+
+// tokenKey names a stored token.
+type tokenKey struct{ kind, signature string }
+
+// tokenWithClient is one row of TokenWithClient's join, as scanned.
+type tokenWithClient struct {
+	r            obx.TokenRecord
+	t            obx.TSP
+	seq, link    sql.NullString
+	scopes, data string
+	client       func() *obx.Client
+}
+
+// TokenWithClient's join: the token k with its client c, TSP t and the
+// user's link l, every column that newTokenWithClient scans.
+var (
+	tokenWithClientColumns = `k.request_id, k.client_id, k.tsp_id, k.user_seq_no, k.scopes, k.data, k.active,
+		k.created_at, k.expires_at, l.state, ` + columnsOf("c", clientColumns) + `, ` + columnsOf("t", tspColumns)
+	tokenWithClientJoins = `JOIN clients c ON c.client_id = k.client_id
+		JOIN tsps t ON t.id = c.tsp_id
+		LEFT JOIN user_links l ON l.tsp_id = t.id AND l.user_seq_no = k.user_seq_no`
+)
+
+// newTokenWithClient returns a row to scan into and the destinations that
+// fill it, in tokenWithClientColumns' order.
+func newTokenWithClient() ([]any, *tokenWithClient) {
+	tc := &tokenWithClient{}
+	r := &tc.r
+	dest := []any{&r.RequestID, &r.ClientID, &r.TSPID, &tc.seq, &tc.scopes, &tc.data, &r.Active,
+		scanTime(&r.CreatedAt), scanTime(&r.ExpiresAt), &tc.link}
+	clientDest, client := clientDest()
+	tc.client = client
+	return append(append(dest, clientDest...), tspDest(&tc.t)...), tc
+}
+
+func (tc *tokenWithClient) finish(kind, signature string) (*obx.TokenRecord, *obx.Client, *obx.TSP, error) {
+	r := tc.r
+	r.Kind, r.Signature = kind, signature
+	r.UserSeqNo, r.LinkState = tc.seq.String, tc.link.String
+	r.Scopes = strings.Fields(tc.scopes)
+	r.Data = []byte(tc.data)
+	t := tc.t
+	return &r, tc.client(), &t, nil
+}
+
+// newTokenReads coalesces TokenWithClient's reads: every API call makes one.
+func newTokenReads(db *DB) *lookup[tokenKey, *tokenWithClient] {
+	return newLookup(db, `SELECT q.n, `+tokenWithClientColumns+`
+		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(kind, signature, n)
+		JOIN oauth_tokens k ON k.kind = q.kind AND k.signature = q.signature `+tokenWithClientJoins,
+		func(keys []tokenKey) []any {
+			kinds, sigs := make([]string, len(keys)), make([]string, len(keys))
+			for i, k := range keys {
+				kinds[i], sigs[i] = k.kind, k.signature
+			}
+			return []any{kinds, sigs}
+		},
+		func(rows *sql.Rows, n *int) (*tokenWithClient, error) {
+			dest, tc := newTokenWithClient()
+			return tc, numbered{rows, n}.Scan(dest...)
+		})
 }
 
 // DeactivateToken implements obx.TokenStore.

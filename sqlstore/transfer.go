@@ -824,31 +824,35 @@ func (db *DB) ContractWithAccount(ctx context.Context, tspID int64, accountNum s
 // account in the same query: a transfer needs both, and each read is a
 // round trip.
 func (db *DB) contract(ctx context.Context, tspID int64, accountNum *string) (*obx.Contract, *obx.ContractAccount, error) {
-	c := obx.Contract{TSPID: tspID}
-	var hash string
-	var individual bool
-	var abank, aholder, akind sql.NullString
 	num := "" // no contract account has an empty number: joins none
 	if accountNum != nil {
 		num = *accountNum
 	}
-	err := db.q.QueryRowContext(ctx, `SELECT c.main_bank, c.daily_withdraw_limit, c.user_daily_limit, c.per_transfer_limit,
-		c.daily_deposit_limit, c.pass_phrase_hash, c.sub_businesses, COALESCE(a.guarantee = $2, FALSE),
-		ca.bank_code, ca.holder_name, ca.kind
-		FROM contracts c LEFT JOIN admission_contracts a ON a.tsp_id = c.tsp_id
-		LEFT JOIN contract_accounts ca ON ca.tsp_id = c.tsp_id AND ca.account_num = $3
-		WHERE c.tsp_id = $1`, tspID, obx.GuaranteeIndividual, num).
-		Scan(&c.MainBank, &c.DailyWithdrawLimit, &c.UserDailyLimit, &c.PerTransferLimit, &c.DailyDepositLimit, &hash,
-			&c.SubBusinesses, &individual, &abank, &aholder, &akind)
+	var row *contractRow
+	var err error
+	if db.contractReads != nil {
+		var found bool
+		if row, found, err = db.contractReads.get(ctx, contractKey{tspID, num}); err == nil && !found {
+			err = sql.ErrNoRows
+		}
+	} else {
+		var dest []any
+		dest, row = newContractRow()
+		err = db.q.QueryRowContext(ctx, `SELECT `+contractColumns+`
+			FROM contracts c `+contractJoins("$2")+`
+			WHERE c.tsp_id = $1`, tspID, num, obx.GuaranteeIndividual).Scan(dest...)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, obx.WrapError(obx.ENOTFOUND, "The TSP has no contract.", obx.ErrNoContract)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("contract: %w", err)
 	}
+	c, hash, individual := row.c, row.hash, row.individual
+	c.TSPID = tspID
 	var account *obx.ContractAccount
-	if abank.Valid && num != "" {
-		account = &obx.ContractAccount{TSPID: tspID, AccountNum: num, BankCode: abank.String, HolderName: aholder.String, Kind: akind.String}
+	if row.bank.Valid && num != "" {
+		account = &obx.ContractAccount{TSPID: tspID, AccountNum: num, BankCode: row.bank.String, HolderName: row.holder.String, Kind: row.kind.String}
 	}
 	c.PassPhraseHash = []byte(hash)
 	if individual {
@@ -872,6 +876,58 @@ func (db *DB) contract(ctx context.Context, tspID int64, accountNum *string) (*o
 		}
 	}
 	return &c, account, nil
+}
+
+// contractKey names a contract and one of its accounts ("" for none).
+type contractKey struct {
+	tsp int64
+	num string
+}
+
+// contractColumns are a contract c's, its admission terms a's and its
+// contract account ca's columns, as newContractRow scans them; the
+// statement gives GuaranteeIndividual as $3.
+const contractColumns = `c.main_bank, c.daily_withdraw_limit, c.user_daily_limit, c.per_transfer_limit,
+	c.daily_deposit_limit, c.pass_phrase_hash, c.sub_businesses, COALESCE(a.guarantee = $3, FALSE),
+	ca.bank_code, ca.holder_name, ca.kind`
+
+// contractJoins joins contract c's admission terms a and its contract
+// account ca numbered num (an SQL expression).
+func contractJoins(num string) string {
+	return `LEFT JOIN admission_contracts a ON a.tsp_id = c.tsp_id
+		LEFT JOIN contract_accounts ca ON ca.tsp_id = c.tsp_id AND ca.account_num = ` + num
+}
+
+// contractRow is one row of contractColumns, as scanned.
+type contractRow struct {
+	c                  obx.Contract
+	hash               string
+	individual         bool
+	bank, holder, kind sql.NullString
+}
+
+func newContractRow() ([]any, *contractRow) {
+	r := &contractRow{}
+	return []any{&r.c.MainBank, &r.c.DailyWithdrawLimit, &r.c.UserDailyLimit, &r.c.PerTransferLimit,
+		&r.c.DailyDepositLimit, &r.hash, &r.c.SubBusinesses, &r.individual, &r.bank, &r.holder, &r.kind}, r
+}
+
+// newContractReads coalesces the reads of contracts: every transfer makes one.
+func newContractReads(db *DB) *lookup[contractKey, *contractRow] {
+	return newLookup(db, `SELECT q.n, `+contractColumns+`
+		FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS q(tsp, num, n)
+		JOIN contracts c ON c.tsp_id = q.tsp `+contractJoins("q.num"),
+		func(keys []contractKey) []any {
+			tsps, nums := make([]int64, len(keys)), make([]string, len(keys))
+			for i, k := range keys {
+				tsps[i], nums[i] = k.tsp, k.num
+			}
+			return []any{tsps, nums, obx.GuaranteeIndividual}
+		},
+		func(rows *sql.Rows, n *int) (*contractRow, error) {
+			dest, r := newContractRow()
+			return r, numbered{rows, n}.Scan(dest...)
+		})
 }
 
 // SetContract implements obx.ContractStore.
