@@ -31,6 +31,9 @@ type group[T any] struct {
 	calls chan *groupCall[T]
 	run   func(context.Context, []*groupCall[T]) // sets each call's err
 	max   int
+	// reads is set for a group of reads, whose callers may stop waiting
+	// when their ctx ends: what they would learn changes nothing.
+	reads bool
 
 	start sync.Once
 	quit  chan struct{}
@@ -48,9 +51,10 @@ func newGroup[T any](max int, run func(context.Context, []*groupCall[T])) *group
 	return &group[T]{calls: make(chan *groupCall[T]), run: run, max: max, quit: make(chan struct{})}
 }
 
-// do adds arg to the next batch and waits for the batch's outcome for it. It
-// does not give up when ctx ends: by then the write may be committing, and
-// the caller must learn whether it was. A batch is bounded by groupTimeout.
+// do adds arg to the next batch and waits for the batch's outcome for it. A
+// write does not give up when ctx ends: by then it may be committing, and
+// the caller must learn whether it was. A read does, and must then not look
+// at arg, which the batch may still fill. A batch is bounded by groupTimeout.
 func (g *group[T]) do(ctx context.Context, arg T) error {
 	g.start.Do(func() {
 		g.done.Add(1)
@@ -64,7 +68,15 @@ func (g *group[T]) do(ctx context.Context, arg T) error {
 	case <-ctx.Done():
 		return ctx.Err() // not queued: nothing was written
 	}
-	<-c.done
+	if g.reads {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	} else {
+		<-c.done
+	}
 	return c.err
 }
 

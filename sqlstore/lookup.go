@@ -39,14 +39,18 @@ type lookupArg[K, V any] struct {
 func newLookup[K, V any](db *DB, query string, args func([]K) []any, scan func(*sql.Rows, *int) (V, error)) *lookup[K, V] {
 	l := &lookup[K, V]{db: db, query: query, args: args, scan: scan}
 	l.g = newGroup(maxLookupBatch, l.run)
+	l.g.reads = true
 	return l
 }
 
 // get returns the value for key, and whether there is one.
 func (l *lookup[K, V]) get(ctx context.Context, key K) (V, bool, error) {
 	a := &lookupArg[K, V]{key: key}
-	err := l.g.do(ctx, a)
-	return a.val, a.found, err
+	if err := l.g.do(ctx, a); err != nil {
+		var zero V
+		return zero, false, err // a may still be filled in: leave it
+	}
+	return a.val, a.found, nil
 }
 
 func (l *lookup[K, V]) run(ctx context.Context, calls []*groupCall[*lookupArg[K, V]]) {
