@@ -124,7 +124,8 @@ func (db *DB) TokenWithClient(ctx context.Context, kind, signature string) (*obx
 	if err != nil {
 		return nil, nil, nil, notFound(fmt.Errorf("%s token: %w", kind, err), "No such token.")
 	}
-	return tc.finish(kind, signature)
+	rec, client, tsp := tc.finish(kind, signature)
+	return rec, client, tsp, nil
 }
 
 // tokenKey names a stored token.
@@ -161,14 +162,14 @@ func newTokenWithClient() ([]any, *tokenWithClient) {
 	return append(append(dest, clientDest...), tspDest(&tc.t)...), tc
 }
 
-func (tc *tokenWithClient) finish(kind, signature string) (*obx.TokenRecord, *obx.Client, *obx.TSP, error) {
-	r := tc.r
+// finish completes the scanned row's token, client and TSP.
+func (tc *tokenWithClient) finish(kind, signature string) (*obx.TokenRecord, *obx.Client, *obx.TSP) {
+	r := &tc.r
 	r.Kind, r.Signature = kind, signature
 	r.UserSeqNo, r.LinkState = tc.seq.String, tc.link.String
 	r.Scopes = strings.Fields(tc.scopes)
 	r.Data = []byte(tc.data)
-	t := tc.t
-	return &r, tc.client(), &t, nil
+	return r, tc.client(), &tc.t
 }
 
 // newTokenReads coalesces TokenWithClient's reads: every API call makes one.
