@@ -223,10 +223,7 @@ func (db *DB) account(ctx context.Context, q queryer, tspID int64, num string) (
 	var a *obx.Account
 	var err error
 	if q == db.q && db.accountReads != nil {
-		var found bool
-		if a, found, err = db.accountReads.get(ctx, accountKey{tspID, num}); err == nil && !found {
-			err = sql.ErrNoRows
-		}
+		a, err = db.accountReads.get(ctx, accountKey{tspID, num})
 	} else {
 		a, err = scanAccount(q.QueryRowContext(ctx,
 			`SELECT `+accountColumns+` FROM accounts WHERE fintech_use_num = $1 AND tsp_id = $2`, num, tspID))

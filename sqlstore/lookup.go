@@ -43,14 +43,18 @@ func newLookup[K, V any](db *DB, query string, args func([]K) []any, scan func(*
 	return l
 }
 
-// get returns the value for key, and whether there is one.
-func (l *lookup[K, V]) get(ctx context.Context, key K) (V, bool, error) {
+// get returns the value for key, or sql.ErrNoRows if there is none, as the
+// single-row query it replaces would.
+func (l *lookup[K, V]) get(ctx context.Context, key K) (V, error) {
 	a := &lookupArg[K, V]{key: key}
+	var zero V
 	if err := l.g.do(ctx, a); err != nil {
-		var zero V
-		return zero, false, err // a may still be filled in: leave it
+		return zero, err // a may still be filled in: leave it
 	}
-	return a.val, a.found, nil
+	if !a.found {
+		return zero, sql.ErrNoRows
+	}
+	return a.val, nil
 }
 
 func (l *lookup[K, V]) run(ctx context.Context, calls []*groupCall[*lookupArg[K, V]]) {

@@ -110,10 +110,7 @@ func (db *DB) TokenWithClient(ctx context.Context, kind, signature string) (*obx
 	var tc *tokenWithClient
 	var err error
 	if _, inTx := ctx.Value(tokenTxKey{}).(*sql.Tx); db.tokenReads != nil && !inTx {
-		var found bool
-		if tc, found, err = db.tokenReads.get(ctx, tokenKey{kind, signature}); err == nil && !found {
-			err = sql.ErrNoRows
-		}
+		tc, err = db.tokenReads.get(ctx, tokenKey{kind, signature})
 	} else {
 		var dest []any
 		dest, tc = newTokenWithClient()

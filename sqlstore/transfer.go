@@ -831,10 +831,7 @@ func (db *DB) contract(ctx context.Context, tspID int64, accountNum *string) (*o
 	var row *contractRow
 	var err error
 	if db.contractReads != nil {
-		var found bool
-		if row, found, err = db.contractReads.get(ctx, contractKey{tspID, num}); err == nil && !found {
-			err = sql.ErrNoRows
-		}
+		row, err = db.contractReads.get(ctx, contractKey{tspID, num})
 	} else {
 		var dest []any
 		dest, row = newContractRow()
