@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,4 +151,39 @@ func BenchmarkDebit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkDebitConcurrent sends debits from 32 goroutines, as a busy hub
+// does, so that they share ledger commits: ns/op is the cost of one operation
+// inside a group, which is what the hub's withdrawal path pays.
+func BenchmarkDebitConcurrent(b *testing.B) {
+	bk := benchBank(b, 1_000)
+	ctx := context.Background()
+	if _, err := bk.Credit(ctx, obx.Operation{ID: "fund", AccountNum: benchAccount, Amount: MaxAmount}); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(16)
+	cpu0 := processCPU(b)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := "bench-" + encodeCursor(key{0, n.Add(1)})
+			if _, err := bk.Debit(ctx, obx.Operation{ID: id, AccountNum: benchAccount, Amount: 1}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(max(n.Load(), 1)), "cpu-ns/op")
+	b.ReportMetric(float64(n.Load())/float64(max(bk.groupCommits.Load(), 1)), "ops/commit")
+}
+
+// processCPU is the CPU time, user and system, that this process has used,
+// in nanoseconds: the measure of cost when operations overlap.
+func processCPU(b *testing.B) int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }

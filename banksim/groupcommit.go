@@ -3,7 +3,6 @@ package banksim
 import (
 	"context"
 	"database/sql"
-	"fmt"
 )
 
 // maxGroup bounds how many operations share one ledger commit.
@@ -18,8 +17,8 @@ type groupWrite struct {
 
 // writeGrouped runs fn like write, but in a transaction it may share with
 // other operations: the ledger's committer takes every operation waiting when
-// the previous commit ends and commits them together, each inside its own
-// savepoint so that one operation's failure undoes only its own writes. One
+// the previous commit ends and commits them together (see commitGroup for
+// what happens when one of them fails). One
 // fsync then covers many operations, and a busy bank's throughput grows with
 // its load instead of being one commit per operation, while each caller still
 // returns only after its operation is durable.
@@ -70,48 +69,54 @@ func (b *Bank) commitLoop() {
 }
 
 // commitGroup runs group's operations in one transaction and tells each
-// caller its own outcome.
+// caller its own outcome. An operation that fails may already have written
+// part of its work, so a group in which one fails is rolled back as a whole
+// and its operations run again one transaction each: the others then commit,
+// and the failing one fails alone. Operations fail only on a malformed or
+// conflicting instruction or a ledger error, both rare, so the common group
+// pays no savepoint per operation.
 func (b *Bank) commitGroup(group []*groupWrite) {
-	errs := make([]error, len(group))
-	ctx := context.Background()
-	err := func() error {
-		tx, err := b.wdb.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		ptx := b.prepared(tx)
-		for i, w := range group {
-			if len(group) == 1 {
-				errs[i] = w.fn(tx)
-				if errs[i] != nil {
-					return errs[i]
-				}
-				break
+	if len(group) > 1 {
+		failed, err := b.commitTogether(group)
+		if !failed {
+			for _, w := range group {
+				w.done <- b.dbErrorOrNil(w.ctx, "commit", err)
 			}
-			if _, err := ptx.ExecContext(ctx, sqlSavepoint); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			if errs[i] = w.fn(tx); errs[i] != nil {
-				if _, err := ptx.ExecContext(ctx, sqlRollbackTo); err != nil {
-					return fmt.Errorf("rollback to savepoint: %w", err)
-				}
-			}
-			if _, err := ptx.ExecContext(ctx, sqlRelease); err != nil {
-				return fmt.Errorf("release savepoint: %w", err)
-			}
-		}
-		b.groupCommits.Add(1)
-		return tx.Commit()
-	}()
-	for i, w := range group {
-		switch {
-		case errs[i] != nil:
-			w.done <- b.dbError(w.ctx, "write", errs[i])
-		case err != nil:
-			w.done <- b.dbError(w.ctx, "commit", err)
-		default:
-			w.done <- nil
+			return
 		}
 	}
+	for _, w := range group {
+		failed, err := b.commitTogether([]*groupWrite{w})
+		op := "commit"
+		if failed {
+			op = "write"
+		}
+		w.done <- b.dbErrorOrNil(w.ctx, op, err)
+	}
+}
+
+// commitTogether runs group's operations in one transaction and commits it.
+// failed reports that an operation returned err, and the transaction was
+// rolled back; otherwise err is the transaction's own.
+func (b *Bank) commitTogether(group []*groupWrite) (failed bool, err error) {
+	tx, err := b.wdb.BeginTx(context.Background(), nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	for _, w := range group {
+		if err := w.fn(tx); err != nil {
+			return true, err
+		}
+	}
+	b.groupCommits.Add(1)
+	return false, tx.Commit()
+}
+
+// dbErrorOrNil is dbError, or nil when err is nil.
+func (b *Bank) dbErrorOrNil(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return b.dbError(ctx, op, err)
 }

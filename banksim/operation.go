@@ -119,35 +119,22 @@ func (b *Bank) execute(ctx context.Context, tx querier, kind string, op obx.Oper
 		status: obx.OperationApplied, rspCode: obx.BankRspOK, message: rspMessages[obx.BankRspOK],
 		bankTranDay: tranDay(now),
 	}
-	a, balance, err := b.account(ctx, tx, op.AccountNum)
-	var be *obx.BankError
-	switch {
-	case errors.As(err, &be):
-		rec.refuse(be.RspCode)
-	case err != nil:
+	moved, err := b.move(ctx, tx, kind, op, rec)
+	if err != nil {
 		return nil, err
-	case a.Closed:
-		rec.refuse(obx.BankRspClosedAccount)
-	case op.HolderName != "" && !sameName(op.HolderName, a.HolderName):
-		rec.refuse(obx.BankRspHolderMismatch)
-	case op.Currency != "" && op.Currency != a.Currency:
-		return nil, obx.Errorf(obx.EINVALID, "The account holds %s, not %s.", a.Currency, op.Currency)
-	case kind == kindDebit && balance < op.Amount:
-		rec.refuse(obx.BankRspInsufficientBalance)
 	}
-	if a != nil {
-		rec.holderName = a.HolderName
+	if !moved {
+		if err := b.decide(ctx, tx, kind, op, rec); err != nil {
+			return nil, err
+		}
 	}
 
 	if rec.status == obx.OperationApplied {
-		inout, after := "I", balance+op.Amount
+		inout := "I"
 		if kind == kindDebit {
-			inout, after = "O", balance-op.Amount
+			inout = "O"
 		}
-		rec.afterBalance = after
-		if _, err := tx.ExecContext(ctx, sqlUpdateBalance, after, op.AccountNum); err != nil {
-			return nil, fmt.Errorf("update balance: %w", err)
-		}
+		after := rec.afterBalance
 		print := op.PrintContent
 		if print == "" {
 			print = op.Counterparty
@@ -175,6 +162,64 @@ func (b *Bank) execute(ctx context.Context, tx querier, kind string, op obx.Oper
 	}
 	b.logger.Debug("banksim operation", "operation_id", rec.id, "kind", kind, "status", rec.status, "bank_rsp_code", rec.rspCode)
 	return rec, nil
+}
+
+// move applies an operation that needs no holder-name check in one statement,
+// the common case, and reports whether it did. It does nothing when the
+// account is missing, closed, in another currency or short of the amount:
+// decide then reads the account to tell which.
+func (b *Bank) move(ctx context.Context, tx querier, kind string, op obx.Operation, rec *opRecord) (bool, error) {
+	if op.HolderName != "" {
+		return false, nil
+	}
+	q := sqlCreditBalance
+	if kind == kindDebit {
+		q = sqlDebitBalance
+	}
+	err := tx.QueryRowContext(ctx, q, op.Amount, op.AccountNum, op.Currency).Scan(&rec.holderName, &rec.afterBalance)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("move balance: %w", err)
+	}
+	return true, nil
+}
+
+// decide reads the account of an operation that move did not apply and
+// either refuses the operation in rec or, when every check passes (as with a
+// matching holder name), applies it.
+func (b *Bank) decide(ctx context.Context, tx querier, kind string, op obx.Operation, rec *opRecord) error {
+	a, balance, err := b.account(ctx, tx, op.AccountNum)
+	var be *obx.BankError
+	switch {
+	case errors.As(err, &be):
+		rec.refuse(be.RspCode)
+	case err != nil:
+		return err
+	case a.Closed:
+		rec.refuse(obx.BankRspClosedAccount)
+	case op.HolderName != "" && !sameName(op.HolderName, a.HolderName):
+		rec.refuse(obx.BankRspHolderMismatch)
+	case op.Currency != "" && op.Currency != a.Currency:
+		return obx.Errorf(obx.EINVALID, "The account holds %s, not %s.", a.Currency, op.Currency)
+	case kind == kindDebit && balance < op.Amount:
+		rec.refuse(obx.BankRspInsufficientBalance)
+	}
+	if a != nil {
+		rec.holderName = a.HolderName
+	}
+	if rec.status != obx.OperationApplied {
+		return nil
+	}
+	rec.afterBalance = balance + op.Amount
+	if kind == kindDebit {
+		rec.afterBalance = balance - op.Amount
+	}
+	if _, err := tx.ExecContext(ctx, sqlUpdateBalance, rec.afterBalance, op.AccountNum); err != nil {
+		return fmt.Errorf("update balance: %w", err)
+	}
+	return nil
 }
 
 // opRecord is one row of the operations table.
