@@ -66,18 +66,26 @@ func (s *Service) account(ctx context.Context, p *Principal, fintechUseNum, scop
 	if err != nil {
 		return nil, err
 	}
-	if p.UserSeqNo != "" && a.UserSeqNo != p.UserSeqNo {
-		return nil, errorWith(EFORBIDDEN, ErrWrongUser, "The account belongs to another user.")
-	}
-	if _, err := s.user(ctx, p, a.UserSeqNo); err != nil {
+	if err := s.mayUse(ctx, p, a, scope); err != nil {
 		return nil, err
 	}
-	if scope != "" {
-		if err := a.Consent(scope, s.Now()); err != nil {
-			return nil, err
-		}
-	}
 	return a, nil
+}
+
+// mayUse checks that p may use account a, read for p's TSP: it belongs to
+// p's user, that user is linked with the TSP, and the consent for scope ("" for
+// none) is in force.
+func (s *Service) mayUse(ctx context.Context, p *Principal, a *Account, scope string) error {
+	if p.UserSeqNo != "" && a.UserSeqNo != p.UserSeqNo {
+		return errorWith(EFORBIDDEN, ErrWrongUser, "The account belongs to another user.")
+	}
+	if _, err := s.user(ctx, p, a.UserSeqNo); err != nil {
+		return err
+	}
+	if scope != "" {
+		return a.Consent(scope, s.Now())
+	}
+	return nil
 }
 
 // UserMe returns a user and their active accounts (GET /v2.0/user/me).

@@ -276,6 +276,13 @@ type ContractStore interface {
 	// same read, its contract account accountNum, or a nil account if that
 	// is not registered.
 	ContractWithAccount(ctx context.Context, tspID int64, accountNum string) (*Contract, *ContractAccount, error)
+	// PayerAndContract returns, in one read where the store can, what a
+	// withdrawal by fintech use number reads before it is accepted: the
+	// payer's account as AccountStore.Account returns it, and the contract
+	// with contract account accountNum as ContractWithAccount does, with
+	// their errors. When only the contract's read fails, the account comes
+	// back with its error, so that the caller can check the account first.
+	PayerAndContract(ctx context.Context, tspID int64, fintechUseNum, accountNum string) (*Account, *Contract, *ContractAccount, error)
 	// ContractAccount returns one of a TSP's contract accounts. ENOTFOUND
 	// wrapping ErrUnregisteredContract.
 	ContractAccount(ctx context.Context, tspID int64, accountNum string) (*ContractAccount, error)

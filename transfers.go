@@ -205,13 +205,15 @@ func (s *Transfers) Withdraw(ctx context.Context, p *Principal, req WithdrawRequ
 		}
 		fin = a.FintechUseNum
 	}
-	svc := &Service{Accounts: s.Accounts, Banks: s.Banks, Now: s.Now}
-	a, err := svc.account(ctx, p, fin, ScopeTransfer)
-	if err != nil {
+	a, c, cntr, err := s.Contracts.PayerAndContract(ctx, p.TSPID, fin, req.CntrAccountNum)
+	if a == nil {
 		return nil, err
 	}
-	c, cntr, err := s.Contracts.ContractWithAccount(ctx, p.TSPID, req.CntrAccountNum)
-	if err != nil {
+	svc := &Service{Accounts: s.Accounts, Banks: s.Banks, Now: s.Now}
+	if err := svc.mayUse(ctx, p, a, ScopeTransfer); err != nil {
+		return nil, err
+	}
+	if err != nil { // the contract's
 		return nil, err
 	}
 	if cntr == nil {

@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/obxhub/obx"
+	"github.com/obxhub/obx/internal/cputime"
 )
 
 const benchAccount = "99912345678901"
@@ -164,7 +164,7 @@ func BenchmarkDebitConcurrent(b *testing.B) {
 	}
 	var n atomic.Int64
 	b.SetParallelism(16)
-	cpu0 := processCPU(b)
+	cpu0 := cputime.Self()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id := "bench-" + encodeCursor(key{0, n.Add(1)})
@@ -174,16 +174,6 @@ func BenchmarkDebitConcurrent(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(max(n.Load(), 1)), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Self()-cpu0)/float64(max(n.Load(), 1)), "cpu-ns/op")
 	b.ReportMetric(float64(n.Load())/float64(max(bk.groupCommits.Load(), 1)), "ops/commit")
-}
-
-// processCPU is the CPU time, user and system, that this process has used,
-// in nanoseconds: the measure of cost when operations overlap.
-func processCPU(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // accounts returns the fintech use numbers of the user's accounts by bank.
-func accounts(t *testing.T, tsp *hubtest.TSP, token, seq string) map[string][]string {
+func accounts(t testing.TB, tsp *hubtest.TSP, token, seq string) map[string][]string {
 	t.Helper()
 	me := tsp.Get(t, token, "/v2.0/user/me", vals("user_seq_no", seq))
 	if hubtest.Code(me) != "A0000" {
@@ -34,7 +34,7 @@ func accounts(t *testing.T, tsp *hubtest.TSP, token, seq string) map[string][]st
 
 // demandAccount returns a fintech use number at bank whose balance answers
 // and whose history is not empty.
-func demandAccount(t *testing.T, tsp *hubtest.TSP, token string, nums []string) string {
+func demandAccount(t testing.TB, tsp *hubtest.TSP, token string, nums []string) string {
 	t.Helper()
 	for _, n := range nums {
 		b := tsp.Get(t, token, "/v2.0/account/balance/fin_num",

@@ -1,12 +1,17 @@
 package http_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/obxhub/obx/internal/cputime"
 	"github.com/obxhub/obx/internal/dbtest"
 	"github.com/obxhub/obx/internal/hubtest"
 )
@@ -48,6 +53,55 @@ func BenchmarkInquiry(b *testing.B) {
 					get(b, "/v2.0/account/transaction_list/fin_num", q)
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkWithdraw measures the hottest money path through the whole hub
+// over loopback HTTP: POST /v2.0/transfer/withdraw/fin_num from 16 clients
+// per core at once, so that the group commits and coalesced reads form
+// batches as they do under load. Each withdrawal is debited at the
+// customer's bank, credited to the TSP's collection account and completed,
+// durably. obx bench transfers is the load run with pgbench's ratio; this is
+// the figure to profile and to compare between commits:
+// go test -run '^$' -bench Withdraw -benchmem ./http
+func BenchmarkWithdraw(b *testing.B) {
+	for _, e := range dbtest.Engines() {
+		b.Run(e.Name, func(b *testing.B) {
+			h := newHub(b, e, hubOptions{})
+			c := customer(b)
+			tok, seq := userToken(b, h.a, c, "088", "login inquiry transfer")
+			fin := demandAccount(b, h.a, tok, accounts(b, h.a, tok, seq)["088"])
+			cntr := contractAccount(0)
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			var n atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			cpu0 := cputime.Self()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					id := fmt.Sprintf("%sU%09d", h.a.ClientUseCode, n.Add(1))
+					body, _ := json.Marshal(withdrawBody(h.a, id, fin, cntr, "1"))
+					req, _ := http.NewRequest("POST", h.srv.URL+"/v2.0/transfer/withdraw/fin_num", bytes.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+tok)
+					req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					var r struct {
+						RspCode string `json:"rsp_code"`
+					}
+					err = json.NewDecoder(resp.Body).Decode(&r)
+					resp.Body.Close()
+					if err != nil || r.RspCode != "A0000" {
+						b.Errorf("withdrawal %s: rsp_code %q, %v", id, r.RspCode, err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(cputime.Self()-cpu0)/float64(max(n.Load(), 1)), "cpu-ns/op")
 		})
 	}
 }

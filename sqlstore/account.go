@@ -212,11 +212,16 @@ const accountColumns = `fintech_use_num, tsp_id, user_seq_no, bank_code, branch_
 
 func scanAccount(row interface{ Scan(...any) error }) (*obx.Account, error) {
 	var a obx.Account
-	err := row.Scan(&a.FintechUseNum, &a.TSPID, &a.UserSeqNo, &a.BankCode, &a.BranchCode, &a.Number, &a.Seq,
+	err := row.Scan(accountDest(&a)...)
+	return &a, err
+}
+
+// accountDest is where a row of accountColumns scans into a.
+func accountDest(a *obx.Account) []any {
+	return []any{&a.FintechUseNum, &a.TSPID, &a.UserSeqNo, &a.BankCode, &a.BranchCode, &a.Number, &a.Seq,
 		&a.Alias, &a.HolderName, &a.HolderType, &a.Type, &a.State,
 		scanTime(&a.InquiryAgreedAt), scanTime(&a.InquiryExpiresAt),
-		scanTime(&a.TransferAgreedAt), scanTime(&a.TransferExpiresAt), scanTime(&a.CreatedAt))
-	return &a, err
+		scanTime(&a.TransferAgreedAt), scanTime(&a.TransferExpiresAt), scanTime(&a.CreatedAt)}
 }
 
 func (db *DB) account(ctx context.Context, q queryer, tspID int64, num string) (*obx.Account, error) {

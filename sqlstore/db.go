@@ -53,6 +53,7 @@ type DB struct {
 	tokenReads    *lookup[tokenKey, *tokenWithClient]
 	accountReads  *lookup[accountKey, *obx.Account]
 	contractReads *lookup[contractKey, *contractRow]
+	payerReads    *lookup[payerKey, *payerRow]
 	cycles        sync.Map // settlement cycle days known to have a row
 }
 
@@ -91,6 +92,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	db.accepts = newGroup(maxAcceptBatch, db.runAccepts)
 	if engine == Postgres {
 		db.tokenReads, db.accountReads, db.contractReads = newTokenReads(db), newAccountReads(db), newContractReads(db)
+		db.payerReads = newPayerReads(db)
 	}
 	return db, nil
 }
@@ -129,6 +131,7 @@ func (db *DB) Close() error {
 		db.tokenReads.close()
 		db.accountReads.close()
 		db.contractReads.close()
+		db.payerReads.close()
 	}
 	db.q.Close()
 	return db.db.Close()

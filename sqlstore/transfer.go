@@ -845,6 +845,13 @@ func (db *DB) contract(ctx context.Context, tspID int64, accountNum *string) (*o
 	if err != nil {
 		return nil, nil, fmt.Errorf("contract: %w", err)
 	}
+	return db.finishContract(ctx, tspID, num, row)
+}
+
+// finishContract turns a row of contractColumns for contract account num
+// ("" for none) into the contract and that account (nil if not registered),
+// reading the banks that agreed an individual guarantee.
+func (db *DB) finishContract(ctx context.Context, tspID int64, num string, row *contractRow) (*obx.Contract, *obx.ContractAccount, error) {
 	c, hash, individual := row.c, row.hash, row.individual
 	c.TSPID = tspID
 	var account *obx.ContractAccount
@@ -1007,4 +1014,68 @@ func (db *DB) PutSubBusiness(ctx context.Context, s *obx.SubBusiness) error {
 		return fmt.Errorf("put sub-business: %w", err)
 	}
 	return nil
+}
+
+// PayerAndContract implements obx.ContractStore. On PostgreSQL the account
+// and the contract come from one coalesced query (a withdrawal's reads are
+// round trips, each costing both sides more than the lookup). When either is
+// missing that query finds nothing, and the two reads one by one give the
+// error that names which.
+func (db *DB) PayerAndContract(ctx context.Context, tspID int64, fintechUseNum, accountNum string) (*obx.Account, *obx.Contract, *obx.ContractAccount, error) {
+	if db.payerReads != nil {
+		r, err := db.payerReads.get(ctx, payerKey{tspID, fintechUseNum, accountNum})
+		switch {
+		case err == nil:
+			c, ca, err := db.finishContract(ctx, tspID, accountNum, r.contract)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			return r.account, c, ca, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, nil, nil, fmt.Errorf("payer and contract: %w", err)
+		}
+	}
+	a, err := db.Account(ctx, tspID, fintechUseNum)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, ca, err := db.ContractWithAccount(ctx, tspID, accountNum)
+	if err != nil {
+		return a, nil, nil, err
+	}
+	return a, c, ca, nil
+}
+
+// payerKey names a withdrawal's payer account by fintech use number and the
+// TSP's contract account it is paid into.
+type payerKey struct {
+	tsp       int64
+	fin, cntr string
+}
+
+type payerRow struct {
+	account  *obx.Account
+	contract *contractRow
+}
+
+// newPayerReads coalesces PayerAndContract's reads: every withdrawal by
+// fintech use number makes one.
+func newPayerReads(db *DB) *lookup[payerKey, *payerRow] {
+	return newLookup(db, `SELECT q.n, `+columnsOf("acct", accountColumns)+`, `+contractColumns+`
+		FROM unnest($1::bigint[], $2::text[], $4::text[]) WITH ORDINALITY AS q(tsp, fin, num, n)
+		JOIN accounts acct ON acct.fintech_use_num = q.fin AND acct.tsp_id = q.tsp
+		JOIN contracts c ON c.tsp_id = q.tsp `+contractJoins("q.num"),
+		func(keys []payerKey) []any {
+			tsps, fins, nums := make([]int64, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+			for i, k := range keys {
+				tsps[i], fins[i], nums[i] = k.tsp, k.fin, k.cntr
+			}
+			return []any{tsps, fins, obx.GuaranteeIndividual, nums}
+		},
+		func(rows *sql.Rows, n *int) (*payerRow, error) {
+			r := &payerRow{account: &obx.Account{}}
+			var contract []any
+			contract, r.contract = newContractRow()
+			return r, numbered{rows, n}.Scan(append(accountDest(r.account), contract...)...)
+		})
 }
