@@ -134,7 +134,6 @@ func (b *Bank) execute(ctx context.Context, tx querier, kind string, op obx.Oper
 		if kind == kindDebit {
 			inout = "O"
 		}
-		after := rec.afterBalance
 		print := op.PrintContent
 		if print == "" {
 			print = op.Counterparty
@@ -143,7 +142,7 @@ func (b *Bank) execute(ctx context.Context, tx querier, kind string, op obx.Oper
 			print = "오픈뱅킹"
 		}
 		res, err := tx.ExecContext(ctx, sqlInsertTransaction,
-			op.AccountNum, now.UnixMicro(), inout, "오픈뱅킹", print, op.Amount, after, "전자금융")
+			op.AccountNum, now.UnixMicro(), inout, "오픈뱅킹", print, op.Amount, rec.afterBalance, "전자금융")
 		if err != nil {
 			return nil, fmt.Errorf("insert transaction: %w", err)
 		}
