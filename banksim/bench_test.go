@@ -155,7 +155,8 @@ func BenchmarkDebit(b *testing.B) {
 
 // BenchmarkDebitConcurrent sends debits from 32 goroutines, as a busy hub
 // does, so that they share ledger commits: ns/op is the cost of one operation
-// inside a group, which is what the hub's withdrawal path pays.
+// inside a group, which is what the hub's withdrawal path pays. Each debit
+// has a deadline, as the hub's bank calls do.
 func BenchmarkDebitConcurrent(b *testing.B) {
 	bk := benchBank(b, 1_000)
 	ctx := context.Background()
@@ -168,7 +169,10 @@ func BenchmarkDebitConcurrent(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id := "bench-" + encodeCursor(key{0, n.Add(1)})
-			if _, err := bk.Debit(ctx, obx.Operation{ID: id, AccountNum: benchAccount, Amount: 1}); err != nil {
+			opCtx, cancel := context.WithTimeout(ctx, time.Minute)
+			_, err := bk.Debit(opCtx, obx.Operation{ID: id, AccountNum: benchAccount, Amount: 1})
+			cancel()
+			if err != nil {
 				b.Error(err)
 				return
 			}

@@ -80,7 +80,7 @@ func (b *Bank) apply(ctx context.Context, kind string, op obx.Operation) (*obx.O
 	}
 
 	var rec *opRecord
-	err = b.writeGrouped(ctx, func(wtx *sql.Tx) error {
+	err = b.writeGrouped(ctx, func(ctx context.Context, wtx *sql.Tx) error {
 		tx := b.prepared(wtx)
 		prev, found, err := selectOperation(ctx, tx, op.ID)
 		if err != nil {
