@@ -18,11 +18,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
 
+// defaultGCPercent is the garbage collector's target when GOGC is not set.
+// The hub's live heap is small (tens of MB) and its garbage is per request,
+// so the default of 100 collects very often under load: GC was about a fifth
+// of the process's CPU in obx bench transfers, and 400 spends about 7% less
+// CPU per withdrawal for a few hundred MB more heap at most.
+const defaultGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
