@@ -41,6 +41,24 @@ func TestBenchTransfers(t *testing.T) {
 	}
 }
 
+// TestRspCode reads the load generator's answers: the field as the hub writes
+// it, any other JSON by decoding, and what is not JSON as "decode".
+func TestRspCode(t *testing.T) {
+	for answer, want := range map[string]string{
+		`{"api_tran_id":"x","rsp_code":"A0000","rsp_message":""}`:   "A0000",
+		`{"rsp_message":"a \"rsp_code\":\"X\"","rsp_code":"A0003"}`: "A0003",
+		`{"rsp_code": "A0007"}`:          "A0007",
+		`{"rsp_code":"A\u0030003"}`:      "A0003",
+		`<html>Bad gateway</html>`:       "decode",
+		`{"rsp_code":"A0000"`:            "A0000",
+		`{"api_tran_id":"x","bank":"1"}`: "",
+	} {
+		if got := rspCode([]byte(answer)); got != want {
+			t.Errorf("rspCode(%s) = %q, want %q", answer, got, want)
+		}
+	}
+}
+
 // TestBenchProducts runs the product bench for a second on a tiny data set
 // and a temporary SQLite file, and checks that its report parses.
 func TestBenchProducts(t *testing.T) {
