@@ -147,3 +147,63 @@ func TestSaveTransfersTogether(t *testing.T) {
 		}
 	})
 }
+
+// TestOutcomeFollowsState: the outcome column, on which the partial indexes
+// are keyed (migration 00007), is ” until a save makes the transfer final
+// and then its final state, on both save paths (the single statement and the
+// transaction a failure takes); recovery finds exactly the unfinished ones.
+func TestOutcomeFollowsState(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		ctx := context.Background()
+		db := dbtest.Open(t, e)
+		tsp := newTSP(t, db, "T991000032")
+		outcome := func(tr *obx.Transfer) string {
+			t.Helper()
+			var o string
+			if err := db.SQL().QueryRowContext(ctx, `SELECT outcome FROM transfers WHERE id = $1`, tr.ID).Scan(&o); err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		var trs []*obx.Transfer
+		for i, final := range []string{obx.TransferCompleted, obx.TransferFailed, ""} {
+			tr := &obx.Transfer{ID: fmt.Sprintf("T2026112301020300000%d", i), TSPID: tsp.ID, Kind: obx.TransferWithdraw,
+				BankTranID: fmt.Sprintf("T991000032U00000000%d", i), TranDay: "20261123", LimitDay: "20261123", RequestHash: "h",
+				Amount: 1000, UserSeqNo: "1000000001",
+				Debit: obx.TransferLeg{BankCode: "097", AccountNum: "1"}, Credit: obx.TransferLeg{BankCode: "088", AccountNum: "2"}}
+			if _, _, err := db.AcceptTransfer(ctx, tr, obx.LimitUse{TSPDaily: 1_000_000}, "a", time.Now().Add(-time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range []string{obx.TransferDebiting, obx.TransferCrediting} {
+				tr.State = st
+				if err := db.SaveTransfer(ctx, tr, "a"); err != nil {
+					t.Fatal(err)
+				}
+				if o := outcome(tr); o != "" {
+					t.Errorf("%s: outcome %q, want ''", st, o)
+				}
+			}
+			if final != "" {
+				tr.State = final
+				if err := db.SaveTransfer(ctx, tr, "a"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if o := outcome(tr); o != final {
+				t.Errorf("outcome %q, want %q", o, final)
+			}
+			trs = append(trs, tr)
+		}
+		claimed, err := db.ClaimTransfers(ctx, "b", time.Now(), time.Now().Add(time.Minute), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(claimed) != 1 || claimed[0].ID != trs[2].ID {
+			t.Errorf("recovery claimed %v, want only the unfinished %s", claimed, trs[2].ID)
+		}
+		final := &obx.Transfer{ID: "T20261123010203000009", TSPID: tsp.ID, State: obx.TransferCompleted}
+		if _, _, err := db.AcceptTransfer(ctx, final, obx.LimitUse{}, "a", time.Now()); err == nil {
+			t.Error("a transfer accepted in a final state")
+		}
+	})
+}

@@ -101,6 +101,10 @@ func (db *DB) AcceptTransfer(ctx context.Context, t *obx.Transfer, lim obx.Limit
 	if t.State == "" {
 		t.State = obx.TransferAccepted
 	}
+	if obx.TransferFinal(t.State) {
+		// Recorded in flight (outcome ''); SaveTransfer finishes it.
+		return nil, obx.Usage{}, fmt.Errorf("accept transfer: state %q is final", t.State)
+	}
 	a := &acceptArg{t: t, lim: lim, owner: owner, leaseUntil: leaseUntil}
 	if t.Kind == obx.TransferReturn {
 		err := db.transact(ctx, func(tx *sql.Tx) (err error) {
@@ -328,20 +332,26 @@ func fromMask(state string) int32 {
 	return m
 }
 
+// outcomeOf is SQL for the outcome column of a transfer in state: the state
+// once final, ” before (migration 00007 says why the column exists).
+func outcomeOf(state string) string {
+	return "CASE WHEN " + state + " IN ('" + obx.TransferCompleted + "', '" + obx.TransferFailed + "') THEN " + state + " ELSE '' END"
+}
+
 // The parts of a batch's UPDATE on PostgreSQL: the calls as arrays
 // (saveArrays), unnested as v, and the conditional update of t from v.
-const (
-	saveFrom = `unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+const saveFrom = `unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
 		$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[],
 		$15::text[], $16::timestamptz[], $17::bigint[])
 		AS v(id, owner, mask, drc, drm, dday, dholder, crc, crm, cday, cholder, state, reversed, rc, rm, updated, after)`
+
+var (
 	saveSet = `debit_rsp_code = v.drc, debit_rsp_message = v.drm, debit_day = v.dday, debit_holder = v.dholder,
 		credit_rsp_code = v.crc, credit_rsp_message = v.crm, credit_day = v.cday, credit_holder = v.cholder,
-		state = v.state, reversed = v.reversed, rsp_code = v.rc, rsp_message = v.rm,
+		state = v.state, outcome = ` + outcomeOf("v.state") + `, reversed = v.reversed, rsp_code = v.rc, rsp_message = v.rm,
 		updated_at = v.updated, credit_after_balance = v.after`
+	saveWhere = `t.id = v.id AND t.lease_owner = v.owner AND (v.mask >> (` + stateRank + `)) & 1 = 1`
 )
-
-var saveWhere = `t.id = v.id AND t.lease_owner = v.owner AND (v.mask >> (` + stateRank + `)) & 1 = 1`
 
 func saveArrays(calls []*groupCall[saveArg]) []any {
 	var (
@@ -462,7 +472,8 @@ func (db *DB) updateStates(ctx context.Context, tx *sql.Tx, calls []*groupCall[s
 		res, err := tx.ExecContext(ctx, `UPDATE transfers AS t SET
 				debit_rsp_code = $1, debit_rsp_message = $2, debit_day = $3, debit_holder = $4,
 				credit_rsp_code = $5, credit_rsp_message = $6, credit_day = $7, credit_holder = $8,
-				state = $9, reversed = $10, rsp_code = $11, rsp_message = $12, updated_at = $13, credit_after_balance = $14
+				state = $9, outcome = `+outcomeOf("$9")+`, reversed = $10, rsp_code = $11, rsp_message = $12, updated_at = $13,
+				credit_after_balance = $14
 			WHERE id = $15 AND lease_owner = $16 AND ($17 >> (`+stateRank+`)) & 1 = 1`,
 			t.Debit.RspCode, t.Debit.RspMessage, t.Debit.BankTranDay, t.Debit.HolderName,
 			t.Credit.RspCode, t.Credit.RspMessage, t.Credit.BankTranDay, t.Credit.HolderName,
@@ -635,7 +646,7 @@ func (db *DB) ClaimTransfers(ctx context.Context, owner string, now, leaseUntil 
 	err := db.transact(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM transfers
-			WHERE state NOT IN ('completed', 'failed') AND lease_until < $1
+			WHERE outcome = '' AND lease_until < $1
 			ORDER BY lease_until LIMIT $2`+lock, db.ts(now), n)
 		if err != nil {
 			return fmt.Errorf("find unfinished transfers: %w", err)
@@ -652,7 +663,7 @@ func (db *DB) ClaimTransfers(ctx context.Context, owner string, now, leaseUntil 
 		rows.Close()
 		for _, id := range ids {
 			res, err := tx.ExecContext(ctx, `UPDATE transfers SET lease_owner = $1, lease_until = $2
-				WHERE id = $3 AND lease_until < $4 AND state NOT IN ('completed', 'failed')`,
+				WHERE id = $3 AND lease_until < $4 AND outcome = ''`,
 				owner, db.ts(leaseUntil), id, db.ts(now))
 			if err != nil {
 				return fmt.Errorf("claim transfer: %w", err)
@@ -691,9 +702,11 @@ func (db *DB) Remittances(ctx context.Context, q obx.RemittanceQuery) (*obx.Remi
 	if q.Cursor != "" && (len(q.Cursor) != 19 || !alnumLower(q.Cursor)) {
 		return nil, obx.Errorf(obx.EINVALID, "befor_inquiry_trace_info is not a cursor this hub gave")
 	}
-	where := `tsp_id = $1 AND credit_account = $2 AND credit_bank = $3 AND kind = $4 AND state = $5
-		AND updated_at >= $6 AND updated_at <= $7`
-	args := []any{q.TSPID, q.AccountNum, q.BankCode, obx.TransferWithdraw, obx.TransferCompleted, db.ts(q.From), db.ts(q.To)}
+	// The outcome is written out, not a parameter, so that every plan can
+	// use the partial index transfers_remittances.
+	where := `tsp_id = $1 AND credit_account = $2 AND credit_bank = $3 AND kind = $4 AND outcome = '` + obx.TransferCompleted + `'
+		AND updated_at >= $5 AND updated_at <= $6`
+	args := []any{q.TSPID, q.AccountNum, q.BankCode, obx.TransferWithdraw, db.ts(q.From), db.ts(q.To)}
 	page := &obx.RemittancePage{}
 	if err := db.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM transfers WHERE `+where, args...).Scan(&page.Total); err != nil {
 		return nil, fmt.Errorf("count remittances: %w", err)
@@ -703,7 +716,7 @@ func (db *DB) Remittances(ctx context.Context, q obx.RemittanceQuery) (*obx.Remi
 		order, cmp = "DESC", "<"
 	}
 	if q.Cursor != "" {
-		where += ` AND id ` + cmp + ` $8`
+		where += ` AND id ` + cmp + ` $7`
 		args = append(args, "T"+q.Cursor)
 	}
 	rows, err := db.q.QueryContext(ctx, `SELECT `+transferColumns+` FROM transfers WHERE `+where+
