@@ -35,7 +35,19 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives operational logs; discarded when nil.
 	Logger *slog.Logger
+	// CommitDelay is how long the ledger waits for more operations before it
+	// commits a small group, to share one fsync among them (see commitLoop).
+	// 0 means DefaultCommitDelay for a ledger on disk and none in memory,
+	// where a commit writes nothing to disk; a negative value means none.
+	CommitDelay time.Duration
 }
+
+// DefaultCommitDelay is Config.CommitDelay's default for a ledger on disk.
+// It raised obx bench transfers' withdrawals per second by about a sixth
+// and cut its p99 latency on the 2-core development VM, where two of the
+// three simulated banks otherwise committed 1.3 operations per fsync; 2 ms
+// measured no better (docs/bench.md).
+const DefaultCommitDelay = time.Millisecond
 
 // Bank is one simulated bank. It is safe for concurrent use.
 type Bank struct {
@@ -55,7 +67,9 @@ type Bank struct {
 
 	writes        chan *groupWrite // operations for the committer (groupcommit.go)
 	committerDone chan struct{}
-	groupCommits  atomic.Int64 // commits by the committer, for tests
+	commitDelay   time.Duration // Config.CommitDelay, resolved; 0: none
+	groupCommits  atomic.Int64  // commits by the committer, for tests
+	delayedGroups atomic.Int64  // groups the committer waited for, for tests
 
 	mu     sync.Mutex // guards the fields below
 	faults Faults
@@ -93,6 +107,7 @@ func Open(ctx context.Context, cfg Config) (*Bank, error) {
 		closed:        make(chan struct{}),
 		writes:        make(chan *groupWrite),
 		committerDone: make(chan struct{}),
+		commitDelay:   cfg.CommitDelay,
 		rng:           rand.New(rand.NewPCG(uint64(cfg.Seed), faultStream)),
 	}
 	if b.name == "" {
@@ -106,6 +121,12 @@ func Open(ctx context.Context, cfg Config) (*Bank, error) {
 	}
 	if b.logger == nil {
 		b.logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case b.commitDelay < 0:
+		b.commitDelay = 0
+	case b.commitDelay == 0 && cfg.DSN != ":memory:":
+		b.commitDelay = DefaultCommitDelay
 	}
 	b.logger = b.logger.With("bank_code", b.code)
 

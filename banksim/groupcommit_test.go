@@ -2,8 +2,10 @@ package banksim
 
 import (
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/obxhub/obx"
 )
@@ -114,4 +116,61 @@ func (b *Bank) opKind(t *testing.T, id string) (kind string, found bool, err err
 	t.Helper()
 	err = b.rdb.QueryRowContext(t.Context(), `SELECT kind FROM operations WHERE id = ?`, id).Scan(&kind)
 	return kind, err == nil, err
+}
+
+// TestCommitDelay: operations arriving one after another at a bank on disk
+// wait for each other and share commits, four to a commit; in memory, or
+// with the delay turned off, nothing waits.
+func TestCommitDelay(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	open := func(dsn string, delay time.Duration) *Bank {
+		b, err := Open(ctx, Config{Code: "097", DSN: dsn, Seed: 5, Now: func() time.Time { return testNow }, CommitDelay: delay})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	// run sends n credits a few milliseconds apart, waits for all of them,
+	// and returns how many commits they took.
+	run := func(b *Bank, n int) (commits int64) {
+		t.Helper()
+		accts, err := b.AddDemandAccounts(ctx, 1, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := b.groupCommits.Load()
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := b.Credit(ctx, obx.Operation{ID: fmt.Sprintf("c%d", i), AccountNum: accts[0].Number, Amount: 1}); err != nil {
+					t.Errorf("credit %d: %v", i, err)
+				}
+			}()
+			time.Sleep(5 * time.Millisecond)
+		}
+		wg.Wait()
+		return b.groupCommits.Load() - before
+	}
+
+	// A long delay: each group waits until it has four operations.
+	if got := run(open(filepath.Join(t.TempDir(), "delay.db"), 10*time.Second), 8); got != 2 {
+		t.Errorf("8 credits took %d commits, want 2 of 4", got)
+	}
+
+	for name, b := range map[string]*Bank{
+		"in memory":  open(":memory:", 0),
+		"turned off": open(filepath.Join(t.TempDir(), "off.db"), -1),
+	} {
+		run(b, 4)
+		if d := b.delayedGroups.Load(); d != 0 {
+			t.Errorf("%s: %d groups waited for more operations, want none", name, d)
+		}
+	}
+	if d := open(filepath.Join(t.TempDir(), "default.db"), 0).commitDelay; d != DefaultCommitDelay {
+		t.Errorf("a bank on disk waits %v by default, want %v", d, DefaultCommitDelay)
+	}
 }
