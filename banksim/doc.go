@@ -14,7 +14,10 @@
 // transaction. Writes go through a single connection opened with
 // BEGIN IMMEDIATE, so they are serialized and never fail with SQLITE_BUSY
 // inside the process; reads use a pool of read-only connections that WAL lets
-// run beside the writer.
+// run beside the writer. Debits and credits arriving together share one
+// commit, and so one fsync (synchronous=FULL: an answered operation survives
+// a power cut); a ledger on disk waits up to Config.CommitDelay for a small
+// group to grow before committing it.
 //
 // # Idempotency
 //

@@ -21,6 +21,7 @@ func runBanksim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	data := fs.String("data", "./obx-data", "directory for the bank's ledger database")
 	token := fs.String("token", "", "bearer token the hub must present (empty: no authentication)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	commitDelay := fs.Duration("commit-delay", 0, "how long the ledger waits to gather a small group of operations into one commit (0: the default, 1ms; negative: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func runBanksim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	bank, err := banksim.Open(ctx, banksim.Config{
 		Code: *code, Name: *name, Seed: *seed, Logger: logger,
-		DSN: filepath.Join(*data, "bank-"+*code+".db"),
+		DSN: filepath.Join(*data, "bank-"+*code+".db"), CommitDelay: *commitDelay,
 	})
 	if err != nil {
 		return err
