@@ -50,8 +50,8 @@ func (b *Bank) writeGrouped(ctx context.Context, fn func(context.Context, *sql.T
 	}
 }
 
-// smallGroup is the size below which a busy ledger's committer waits for
-// more operations before it commits.
+// smallGroup is the size below which the committer waits for more
+// operations before it commits.
 const smallGroup = 4
 
 // commitLoop is the ledger's committer; it runs until the bank closes.
@@ -61,12 +61,13 @@ const smallGroup = 4
 // faster each one, the hub's included. A lightly loaded bank's groups hold
 // one or two operations, each paying a flush of its own, so the committer
 // waits up to commitDelay for more before it commits a group smaller than
-// smallGroup (and no longer once it has grown to that), as PostgreSQL's commit_delay waits before a WAL flush. Nothing
-// the bank sees tells it whether another operation is coming (the hub's
-// transfers arrive independently of each other; waiting only after a busy
-// spell measured worse than always waiting), so an operation at an idle bank
-// waits the delay in full: a millisecond, against the several its flush
-// takes under load.
+// smallGroup (and no longer once it has grown to that), as PostgreSQL's
+// commit_delay waits before a WAL flush. Nothing the bank sees tells it
+// whether another operation is coming (the hub's transfers arrive
+// independently of each other; waiting only after a busy spell measured
+// worse than always waiting), so an operation at an idle bank waits the
+// delay in full: a millisecond, against the several its flush takes under
+// load.
 func (b *Bank) commitLoop() {
 	defer close(b.committerDone)
 	group := make([]*groupWrite, 0, maxGroup)
