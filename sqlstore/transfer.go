@@ -333,7 +333,7 @@ func fromMask(state string) int32 {
 }
 
 // outcomeOf is SQL for the outcome column of a transfer in state: the state
-// once final, ” before (migration 00007 says why the column exists).
+// once final, the empty string before (migration 00007 says why the column exists).
 func outcomeOf(state string) string {
 	return "CASE WHEN " + state + " IN ('" + obx.TransferCompleted + "', '" + obx.TransferFailed + "') THEN " + state + " ELSE '' END"
 }
