@@ -75,6 +75,7 @@ type benchConfig struct {
 	PgbenchScale int
 	Pgbench      string // pgbench's path; "" finds it
 	CPUProfile   string
+	Rounds       int // measured windows, each followed by a pgbench run
 }
 
 func runBenchTransfers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -88,7 +89,8 @@ func runBenchTransfers(ctx context.Context, args []string, stdout, stderr io.Wri
 	fs.Int64Var(&cfg.Amount, "amount", 1, "won per withdrawal")
 	fs.IntVar(&cfg.PgbenchScale, "pgbench-scale", 0, "pgbench -i scale factor (default: the concurrency, at least 10)")
 	fs.StringVar(&cfg.Pgbench, "pgbench", "", "path of pgbench (default: from PATH or /usr/lib/postgresql/*/bin)")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the measured run to this file")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the (first) measured run to this file")
+	fs.IntVar(&cfg.Rounds, "rounds", 1, "rounds of withdrawals then pgbench, alternating; the ratio is the median of the rounds'")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -105,6 +107,8 @@ func runBenchTransfers(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("--banks must be from 1 to %d", len(banksim.DemoBanks))
 	case cfg.Amount < 1:
 		return fmt.Errorf("--amount must be at least 1")
+	case cfg.Rounds < 1:
+		return fmt.Errorf("--rounds must be at least 1")
 	case cfg.PgbenchScale < 0:
 		return fmt.Errorf("--pgbench-scale must be at least 1")
 	case cfg.PgbenchScale == 0:
@@ -115,27 +119,91 @@ func runBenchTransfers(ctx context.Context, args []string, stdout, stderr io.Wri
 		cfg.PgbenchScale = max(10, cfg.Concurrency)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	res, err := benchHub(ctx, cfg, logger, stdout)
+	var rounds []benchRound
+	err := benchHub(ctx, cfg, logger, stdout, func(res *benchResult) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		pg, pgCPU, err := runPgbench(ctx, cfg, stdout)
+		if err != nil {
+			return err
+		}
+		rounds = append(rounds, benchRound{res, pg})
+		if pgCPU > 0 && res.cpu != nil && res.ok > 0 {
+			wdCPU := float64(res.cpu.client+res.cpu.server) / float64(res.ok)
+			fmt.Fprintf(stdout, "cpu ratio    CPU per pgbench transaction ÷ CPU per withdrawal = %.2f\n", float64(pgCPU)/wdCPU)
+		}
+		if pg > 0 {
+			fmt.Fprintf(stdout, "ratio        withdrawals/s ÷ pgbench tps = %.2f\n", res.rate()/pg)
+			fmt.Fprintf(stdout, "target       withdrawals/s ≥ pgbench tps: %s; p99 < 50 ms: %s\n",
+				metOrNot(res.rate() >= pg), metOrNot(res.percentile(0.99) < 50*time.Millisecond))
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	pg, pgCPU, err := runPgbench(ctx, cfg, stdout)
-	if err != nil {
-		return err
-	}
-	if pgCPU > 0 && res.cpu != nil && res.ok > 0 {
-		wdCPU := float64(res.cpu.client+res.cpu.server) / float64(res.ok)
-		fmt.Fprintf(stdout, "cpu ratio    CPU per pgbench transaction ÷ CPU per withdrawal = %.2f\n", float64(pgCPU)/wdCPU)
-	}
-	if pg > 0 {
-		fmt.Fprintf(stdout, "ratio        withdrawals/s ÷ pgbench tps = %.2f\n", res.rate()/pg)
-		fmt.Fprintf(stdout, "target       withdrawals/s ≥ pgbench tps: %s; p99 < 50 ms: %s\n",
-			metOrNot(res.rate() >= pg), metOrNot(res.percentile(0.99) < 50*time.Millisecond))
+	if len(rounds) > 1 {
+		summarizeRounds(stdout, rounds, cfg.Duration)
 	}
 	return nil
+}
+
+// benchRound is one measured window of withdrawals and the pgbench run after
+// it (tps 0: pgbench was not found).
+type benchRound struct {
+	res *benchResult
+	tps float64
+}
+
+// summarizeRounds prints what several rounds measured together. On a shared
+// machine the neighbours' load moves throughput by a fifth within minutes,
+// and it moves the hub and pgbench alike only when they run close together:
+// so each round's ratio compares a withdrawal window with the pgbench run
+// right after it, and the summary takes the median of those ratios rather
+// than a ratio of figures measured minutes apart. Latency percentiles pool
+// every request of every round.
+func summarizeRounds(w io.Writer, rounds []benchRound, d time.Duration) {
+	var rates, tps, ratios []float64
+	var all []time.Duration
+	for _, r := range rounds {
+		rates = append(rates, r.res.rate())
+		all = append(all, r.res.latencies...)
+		if r.tps > 0 {
+			tps = append(tps, r.tps)
+			ratios = append(ratios, r.res.rate()/r.tps)
+		}
+	}
+	slices.Sort(all)
+	fmt.Fprintf(w, "summary      %d rounds of %s, withdrawals and pgbench alternating\n", len(rounds), d)
+	fmt.Fprintf(w, "withdrawals  median %.1f/s (%s)\n", median(rates), spread(rates, "%.1f"))
+	fmt.Fprintf(w, "latency      all rounds: p50 %s  p95 %s  p99 %s  max %s\n", ms(percentile(all, 0.50)), ms(percentile(all, 0.95)),
+		ms(percentile(all, 0.99)), ms(percentile(all, 1)))
+	if len(ratios) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "pgbench      median %.1f tps (%s)\n", median(tps), spread(tps, "%.1f"))
+	fmt.Fprintf(w, "ratio        median of the rounds' ratios = %.2f (%s)\n", median(ratios), spread(ratios, "%.2f"))
+	fmt.Fprintf(w, "target       median ratio ≥ 1: %s; p99 of all rounds < 50 ms: %s\n",
+		metOrNot(median(ratios) >= 1), metOrNot(percentile(all, 0.99) < 50*time.Millisecond))
+}
+
+// median returns the median of xs, which must not be empty.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// spread formats the smallest and largest of xs as "min–max".
+func spread(xs []float64, format string) string {
+	return fmt.Sprintf(format+"–"+format, slices.Min(xs), slices.Max(xs))
 }
 
 func metOrNot(b bool) string {
@@ -181,11 +249,12 @@ func benchBanks(n int) []bankSpec {
 	return banks
 }
 
-// benchHub runs the hub part: hub, seed, consents, load.
-func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.Writer) (*benchResult, error) {
+// benchHub runs the hub part: hub, seed, consents, then cfg.Rounds windows of
+// load, each reported and followed by afterRound while the hub stays up.
+func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.Writer, afterRound func(*benchResult) error) error {
 	simDir, err := os.MkdirTemp("", "obx-bench-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.RemoveAll(simDir)
 	banks := benchBanks(cfg.Banks)
@@ -194,30 +263,30 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 		BankTimeout: 5 * time.Second, AccessTTL: time.Hour, Logger: logger,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer h.Close()
 	dbInfo, err := durability(ctx, h.db.SQL())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := refuseOtherTSPs(ctx, h); err != nil {
-		return nil, err
+		return err
 	}
 
 	base, client, stop, err := serveLoopback(ctx, h, logger, cfg.Concurrency)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer stop()
 
 	tsp, err := seedBenchTSP(ctx, h, base)
 	if err != nil {
-		return nil, fmt.Errorf("seed TSP: %w", err)
+		return fmt.Errorf("seed TSP: %w", err)
 	}
 	payers, err := tsp.consentAll(ctx, client, banks)
 	if err != nil {
-		return nil, fmt.Errorf("consent: %w", err)
+		return fmt.Errorf("consent: %w", err)
 	}
 	codes := make([]string, len(banks))
 	for i, b := range banks {
@@ -232,12 +301,28 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 	checkpoint(ctx, h.db.SQL())
 	meter := &cpuMeter{db: h.db.SQL(), client: os.Getpid()}
 	if err := h.db.SQL().QueryRowContext(ctx, `SELECT current_database()`).Scan(&meter.datname); err != nil {
-		return nil, err
+		return err
 	}
-	res, err := tsp.load(ctx, payers, cfg, meter)
-	if err != nil {
-		return nil, err
+	for round := range cfg.Rounds {
+		if cfg.Rounds > 1 {
+			fmt.Fprintf(out, "round        %d of %d\n", round+1, cfg.Rounds)
+		}
+		res, err := tsp.load(ctx, payers, cfg, meter)
+		if err != nil {
+			return err
+		}
+		cfg.CPUProfile = "" // the first round's only
+		reportLoad(out, res)
+		if err := afterRound(res); err != nil {
+			return err
+		}
+		checkpoint(ctx, h.db.SQL())
 	}
+	return nil
+}
+
+// reportLoad prints what one measured window of withdrawals saw.
+func reportLoad(out io.Writer, res *benchResult) {
 	fmt.Fprintf(out, "withdrawals  %s completed in %s: %.1f/s\n", groupDigits(int64(res.ok)), res.window.Round(time.Millisecond), res.rate())
 	fmt.Fprintf(out, "latency      p50 %s  p95 %s  p99 %s  max %s\n", ms(res.percentile(0.50)), ms(res.percentile(0.95)),
 		ms(res.percentile(0.99)), ms(res.percentile(1)))
@@ -255,7 +340,6 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 		fmt.Fprintf(out, "cpu          per withdrawal: obx process %s (hub, simulated banks, load generator), PostgreSQL %s\n",
 			perOp(res.cpu.client, float64(res.ok)), perOp(res.cpu.server, float64(res.ok)))
 	}
-	return res, nil
 }
 
 // serveLoopback serves h on a loopback port until stop, and returns its base
