@@ -153,7 +153,9 @@ func runBenchTransfers(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 // benchRound is one measured window of withdrawals and the pgbench run after
-// it (tps 0: pgbench was not found).
+// it (tps 0: pgbench was not found). Each pgbench run initializes a scratch
+// database of its own, so that every round starts pgbench from the same
+// tables rather than from the history the earlier rounds grew.
 type benchRound struct {
 	res *benchResult
 	tps float64
@@ -180,8 +182,7 @@ func summarizeRounds(w io.Writer, rounds []benchRound, d time.Duration) {
 	slices.Sort(all)
 	fmt.Fprintf(w, "summary      %d rounds of %s, withdrawals and pgbench alternating\n", len(rounds), d)
 	fmt.Fprintf(w, "withdrawals  median %.1f/s (%s)\n", median(rates), spread(rates, "%.1f"))
-	fmt.Fprintf(w, "latency      all rounds: p50 %s  p95 %s  p99 %s  max %s\n", ms(percentile(all, 0.50)), ms(percentile(all, 0.95)),
-		ms(percentile(all, 0.99)), ms(percentile(all, 1)))
+	fmt.Fprintf(w, "latency      all rounds: %s\n", latencies(all))
 	if len(ratios) == 0 {
 		return
 	}
@@ -324,8 +325,7 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 // reportLoad prints what one measured window of withdrawals saw.
 func reportLoad(out io.Writer, res *benchResult) {
 	fmt.Fprintf(out, "withdrawals  %s completed in %s: %.1f/s\n", groupDigits(int64(res.ok)), res.window.Round(time.Millisecond), res.rate())
-	fmt.Fprintf(out, "latency      p50 %s  p95 %s  p99 %s  max %s\n", ms(res.percentile(0.50)), ms(res.percentile(0.95)),
-		ms(res.percentile(0.99)), ms(res.percentile(1)))
+	fmt.Fprintf(out, "latency      %s\n", latencies(res.latencies))
 	if len(res.codes) == 0 {
 		fmt.Fprintln(out, "errors       none")
 	} else {
@@ -368,6 +368,12 @@ func serveLoopback(ctx context.Context, h *hub, logger *slog.Logger, concurrency
 		<-served
 	}
 	return "http://" + ln.Addr().String(), client, stop, nil
+}
+
+// latencies formats the percentiles the bench reports of sorted.
+func latencies(sorted []time.Duration) string {
+	return fmt.Sprintf("p50 %s  p95 %s  p99 %s  max %s", ms(percentile(sorted, 0.50)), ms(percentile(sorted, 0.95)),
+		ms(percentile(sorted, 0.99)), ms(percentile(sorted, 1)))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
