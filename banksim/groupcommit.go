@@ -12,14 +12,15 @@ const maxGroup = 64
 // groupWrite is one operation waiting for the ledger's next commit.
 type groupWrite struct {
 	ctx  context.Context // the caller's, without its cancellation
-	fn   func(context.Context, *sql.Tx) error
+	fn   func(ctx context.Context, tx *sql.Tx, alone bool) error
 	done chan error
 }
 
 // writeGrouped runs fn like write, but in a transaction it may share with
 // other operations: the ledger's committer takes every operation waiting when
 // the previous commit ends and commits them together (see commitGroup for
-// what happens when one of them fails). One
+// what happens when one of them fails; alone tells fn which kind of run it
+// is in, so that it can leave to the rerun what it expects to fail). One
 // fsync then covers many operations, and a busy bank's throughput grows with
 // its load instead of being one commit per operation, while each caller still
 // returns only after its operation is durable.
@@ -33,7 +34,7 @@ type groupWrite struct {
 // A caller whose ctx ends before the commit returns ETIMEOUT, and its
 // operation may still be applied: the same ambiguity as a lost answer, which
 // the hub settles by asking for the operation by id.
-func (b *Bank) writeGrouped(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+func (b *Bank) writeGrouped(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, alone bool) error) error {
 	w := &groupWrite{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1)}
 	select {
 	case b.writes <- w:
@@ -121,9 +122,12 @@ func (b *Bank) gather(group []*groupWrite) []*groupWrite {
 // and the failing one fails alone. Operations fail only on a malformed or
 // conflicting instruction or a ledger error, both rare, so the common group
 // pays no savepoint per operation.
+//
+// An operation in a shared transaction is run with alone false, and in a
+// transaction of its own with alone true.
 func (b *Bank) commitGroup(group []*groupWrite) {
 	if len(group) > 1 {
-		failed, err := b.commitTogether(group)
+		failed, err := b.commitTogether(group, false)
 		if !failed {
 			for _, w := range group {
 				w.done <- b.dbErrorOrNil(w.ctx, "commit", err)
@@ -132,7 +136,7 @@ func (b *Bank) commitGroup(group []*groupWrite) {
 		}
 	}
 	for _, w := range group {
-		failed, err := b.commitTogether([]*groupWrite{w})
+		failed, err := b.commitTogether([]*groupWrite{w}, true)
 		op := "commit"
 		if failed {
 			op = "write"
@@ -144,14 +148,14 @@ func (b *Bank) commitGroup(group []*groupWrite) {
 // commitTogether runs group's operations in one transaction and commits it.
 // failed reports that an operation returned err, and the transaction was
 // rolled back; otherwise err is the transaction's own.
-func (b *Bank) commitTogether(group []*groupWrite) (failed bool, err error) {
+func (b *Bank) commitTogether(group []*groupWrite, alone bool) (failed bool, err error) {
 	tx, err := b.wdb.BeginTx(context.Background(), nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
 	for _, w := range group {
-		if err := w.fn(w.ctx, tx); err != nil {
+		if err := w.fn(w.ctx, tx, alone); err != nil {
 			return true, err
 		}
 	}

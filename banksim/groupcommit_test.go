@@ -174,3 +174,65 @@ func TestCommitDelay(t *testing.T) {
 		t.Errorf("a bank on disk waits %v by default, want %v", d, DefaultCommitDelay)
 	}
 }
+
+// TestGroupRepeats sends the same operations many times at once, as a hub
+// retrying after lost answers does, so that repeats share a commit with the
+// first send: a shared commit takes every operation to be new, and a repeat
+// must instead get the first outcome and move no money again.
+func TestGroupRepeats(t *testing.T) {
+	t.Parallel()
+	b := openTestBank(t, "097")
+	ctx := t.Context()
+	accts, err := b.AddDemandAccounts(ctx, 1, 1000)
+	if err != nil || len(accts) == 0 {
+		t.Fatalf("AddDemandAccounts = %v, %v", accts, err)
+	}
+	acct := accts[0].Number
+
+	const ops, sends = 10, 8 // each debit of 7 won sent 8 times
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		after  = map[string]map[int64]int{}
+		failed int
+	)
+	for i := range ops * sends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("r%d", i%ops)
+			res, err := b.Debit(ctx, obx.Operation{ID: id, AccountNum: acct, Amount: 7})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("Debit(%s) = %v", id, err)
+				failed++
+				return
+			}
+			if after[id] == nil {
+				after[id] = map[int64]int{}
+			}
+			after[id][res.AfterBalance]++
+		}()
+	}
+	wg.Wait()
+	if failed > 0 {
+		return
+	}
+	for id, balances := range after {
+		if len(balances) != 1 {
+			t.Errorf("%s answered %d different after-balances: %v", id, len(balances), balances)
+		}
+	}
+	bal, err := b.Balance(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(1000 - ops*7); bal.Balance != want {
+		t.Errorf("balance %d, want %d: a repeat moved money again", bal.Balance, want)
+	}
+	var rows int
+	if err := b.rdb.QueryRowContext(ctx, `SELECT count(*) FROM transactions WHERE account = ? AND inout = 'O'`, acct).Scan(&rows); err != nil || rows != ops {
+		t.Errorf("%d debit rows (err %v), want %d", rows, err, ops)
+	}
+}

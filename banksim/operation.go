@@ -79,20 +79,28 @@ func (b *Bank) apply(ctx context.Context, kind string, op obx.Operation) (*obx.O
 		return nil, err
 	}
 
+	// In a shared commit the operation is taken to be new, as nearly every
+	// one is, and not looked up first: a repeated id then fails the insert of
+	// its operation row (the primary key), the group is rerun one operation
+	// at a time, and alone the lookup runs and returns the first outcome. The
+	// lookup was a sixth of a busy bank's work per operation.
 	var rec *opRecord
-	err = b.writeGrouped(ctx, func(ctx context.Context, wtx *sql.Tx) error {
+	err = b.writeGrouped(ctx, func(ctx context.Context, wtx *sql.Tx, alone bool) error {
 		tx := b.prepared(wtx)
-		prev, found, err := selectOperation(ctx, tx, op.ID)
-		if err != nil {
-			return err
-		}
-		if found {
-			if prev.kind != kind || prev.account != op.AccountNum || prev.amount != op.Amount {
-				return obx.Errorf(obx.ECONFLICT, "Operation id %s was already used for another instruction.", op.ID)
+		if alone {
+			prev, found, err := selectOperation(ctx, tx, op.ID)
+			if err != nil {
+				return err
 			}
-			rec = prev
-			return nil
+			if found {
+				if prev.kind != kind || prev.account != op.AccountNum || prev.amount != op.Amount {
+					return obx.Errorf(obx.ECONFLICT, "Operation id %s was already used for another instruction.", op.ID)
+				}
+				rec = prev
+				return nil
+			}
 		}
+		var err error
 		rec, err = b.execute(ctx, tx, kind, op)
 		return err
 	})

@@ -69,4 +69,4 @@ CREATE TABLE IF NOT EXISTS operations (
 	bank_tran_day  TEXT NOT NULL,
 	transaction_id INTEGER REFERENCES transactions (id), -- NULL when rejected
 	created        INTEGER NOT NULL -- unix microseconds, UTC
-) STRICT;
+) STRICT, WITHOUT ROWID;
