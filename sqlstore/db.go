@@ -60,6 +60,11 @@ type DB struct {
 // Open connects to the database named by dsn: "postgres://…" or "postgresql://…"
 // for PostgreSQL, "sqlite://path" or "sqlite:path" for SQLite (the file is
 // created if missing). It does not migrate; call Migrate.
+// PostgresPoolSize is the most connections a hub opens to PostgreSQL, and
+// keeps open once it has; a server's max_connections must leave room for
+// every replica's.
+const PostgresPoolSize = 32
+
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	engine, driver, source, err := parseDSN(dsn)
 	if err != nil {
@@ -80,8 +85,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// two by default, and under load nearly every request then opened a
 		// new PostgreSQL session (found by obx bench transfers: 139 → 464
 		// withdrawals/s).
-		sqldb.SetMaxOpenConns(32)
-		sqldb.SetMaxIdleConns(32)
+		sqldb.SetMaxOpenConns(PostgresPoolSize)
+		sqldb.SetMaxIdleConns(PostgresPoolSize)
 	}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()

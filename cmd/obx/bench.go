@@ -36,6 +36,7 @@ import (
 	"github.com/obxhub/obx"
 	"github.com/obxhub/obx/banksim"
 	"github.com/obxhub/obx/oauth"
+	"github.com/obxhub/obx/sqlstore"
 )
 
 const benchUsage = `Usage: obx bench <benchmark> [flags]
@@ -298,6 +299,9 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 	fmt.Fprintf(out, "hub          in process, simulated banks %s, sandbox\n", strings.Join(codes, " "))
 	fmt.Fprintf(out, "load         %d workers over HTTP on loopback, %d customer accounts, %d won each, %s after %s warm-up\n",
 		cfg.Concurrency, len(payers), cfg.Amount, cfg.Duration, cfg.Warmup)
+	if w := crowdedWarning(cfg.Concurrency, dbInfo.maxConns, dbInfo.others); w != "" {
+		fmt.Fprintln(out, w)
+	}
 
 	checkpoint(ctx, h.db.SQL())
 	meter := &cpuMeter{db: h.db.SQL(), client: os.Getpid()}
@@ -385,7 +389,10 @@ func checkpoint(ctx context.Context, db *sql.DB) {
 	db.ExecContext(ctx, `CHECKPOINT`)
 }
 
-type dbInfo struct{ version, syncCommit, fsync string }
+type dbInfo struct {
+	version, syncCommit, fsync string
+	maxConns, others           int // max_connections; sessions to other databases
+}
 
 // durability reads the server's version and durability settings as the hub's
 // sessions see them, and refuses a server that may lose committed
@@ -398,10 +405,28 @@ func durability(ctx context.Context, db *sql.DB) (dbInfo, error) {
 		return i, fmt.Errorf("read server settings: %w", err)
 	}
 	i.version = "PostgreSQL " + i.version
+	err = db.QueryRowContext(ctx, `SELECT current_setting('max_connections')::int,
+		(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname <> current_database())`).Scan(&i.maxConns, &i.others)
+	if err != nil {
+		return i, fmt.Errorf("read server settings: %w", err)
+	}
 	if i.syncCommit == "off" || i.fsync != "on" {
 		return i, fmt.Errorf("the server is not durable (synchronous_commit=%s, fsync=%s): the bench measures durable transfers", i.syncCommit, i.fsync)
 	}
 	return i, nil
+}
+
+// crowdedWarning says when pgbench's clients, added to the hub's pool and
+// the server's other sessions, may not fit in max_connections: pgbench then
+// fails after the withdrawals were measured ("sorry, too many clients
+// already"), since the hub keeps its connections open while pgbench runs.
+func crowdedWarning(clients, maxConns, others int) string {
+	need := clients + sqlstore.PostgresPoolSize + others
+	if need <= maxConns {
+		return ""
+	}
+	return fmt.Sprintf("warning      pgbench's %d clients, the hub's pool of up to %d and %d other sessions may need %d connections; the server allows max_connections=%d, so pgbench may fail to connect: lower --concurrency or raise max_connections",
+		clients, sqlstore.PostgresPoolSize, others, need, maxConns)
 }
 
 // benchTSP is the bench's TSP as its app sees the hub.

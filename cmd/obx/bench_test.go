@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/obxhub/obx/internal/dbtest"
+	"github.com/obxhub/obx/sqlstore"
 )
 
 func TestBenchTransfers(t *testing.T) {
@@ -145,5 +147,18 @@ func TestSettleAndBenchHelp(t *testing.T) {
 				t.Errorf("%s --help lacks %q:\n%s", name, want, errOut.String())
 			}
 		}
+	}
+}
+
+// TestCrowdedWarning: the bench warns before measuring when pgbench's
+// clients would not fit beside the hub's pool and the other sessions.
+func TestCrowdedWarning(t *testing.T) {
+	room := 100 - sqlstore.PostgresPoolSize - 5
+	if w := crowdedWarning(room, 100, 5); w != "" {
+		t.Errorf("%d clients fit exactly, warned %q", room, w)
+	}
+	w := crowdedWarning(room+1, 100, 5)
+	if !strings.Contains(w, "max_connections=100") || !strings.Contains(w, fmt.Sprintf("need %d connections", 101)) {
+		t.Errorf("one client too many: warning %q", w)
 	}
 }
