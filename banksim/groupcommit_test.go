@@ -19,11 +19,7 @@ func TestGroupCommit(t *testing.T) {
 	t.Parallel()
 	b := openTestBank(t, "097")
 	ctx := t.Context()
-	accts, err := b.AddDemandAccounts(ctx, 1, 1000)
-	if err != nil || len(accts) == 0 {
-		t.Fatalf("AddDemandAccounts = %v, %v", accts, err)
-	}
-	acct := accts[0].Number
+	acct := newDemandAccount(t, b, 1000)
 
 	const n = 200 // 100 debits of 30 won from 1,000: 33 fit
 	var (
@@ -111,6 +107,17 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// newDemandAccount opens a demand account at b holding balance won and
+// returns its number.
+func newDemandAccount(t *testing.T, b *Bank, balance int64) string {
+	t.Helper()
+	accts, err := b.AddDemandAccounts(t.Context(), 1, balance)
+	if err != nil || len(accts) == 0 {
+		t.Fatalf("AddDemandAccounts = %v, %v", accts, err)
+	}
+	return accts[0].Number
+}
+
 // opKind returns the recorded kind of operation id.
 func (b *Bank) opKind(t *testing.T, id string) (kind string, found bool, err error) {
 	t.Helper()
@@ -183,11 +190,7 @@ func TestGroupRepeats(t *testing.T) {
 	t.Parallel()
 	b := openTestBank(t, "097")
 	ctx := t.Context()
-	accts, err := b.AddDemandAccounts(ctx, 1, 1000)
-	if err != nil || len(accts) == 0 {
-		t.Fatalf("AddDemandAccounts = %v, %v", accts, err)
-	}
-	acct := accts[0].Number
+	acct := newDemandAccount(t, b, 1000)
 
 	const ops, sends = 10, 8 // each debit of 7 won sent 8 times
 	var (

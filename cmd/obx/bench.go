@@ -299,7 +299,11 @@ func benchHub(ctx context.Context, cfg benchConfig, logger *slog.Logger, out io.
 	fmt.Fprintf(out, "hub          in process, simulated banks %s, sandbox\n", strings.Join(codes, " "))
 	fmt.Fprintf(out, "load         %d workers over HTTP on loopback, %d customer accounts, %d won each, %s after %s warm-up\n",
 		cfg.Concurrency, len(payers), cfg.Amount, cfg.Duration, cfg.Warmup)
-	if w := crowdedWarning(cfg.Concurrency, dbInfo.maxConns, dbInfo.others); w != "" {
+	maxConns, others, err := connectionRoom(ctx, h.db.SQL())
+	if err != nil {
+		return err
+	}
+	if w := crowdedWarning(cfg.Concurrency, maxConns, others); w != "" {
 		fmt.Fprintln(out, w)
 	}
 
@@ -389,10 +393,7 @@ func checkpoint(ctx context.Context, db *sql.DB) {
 	db.ExecContext(ctx, `CHECKPOINT`)
 }
 
-type dbInfo struct {
-	version, syncCommit, fsync string
-	maxConns, others           int // max_connections; sessions to other databases
-}
+type dbInfo struct{ version, syncCommit, fsync string }
 
 // durability reads the server's version and durability settings as the hub's
 // sessions see them, and refuses a server that may lose committed
@@ -405,15 +406,21 @@ func durability(ctx context.Context, db *sql.DB) (dbInfo, error) {
 		return i, fmt.Errorf("read server settings: %w", err)
 	}
 	i.version = "PostgreSQL " + i.version
-	err = db.QueryRowContext(ctx, `SELECT current_setting('max_connections')::int,
-		(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname <> current_database())`).Scan(&i.maxConns, &i.others)
-	if err != nil {
-		return i, fmt.Errorf("read server settings: %w", err)
-	}
 	if i.syncCommit == "off" || i.fsync != "on" {
 		return i, fmt.Errorf("the server is not durable (synchronous_commit=%s, fsync=%s): the bench measures durable transfers", i.syncCommit, i.fsync)
 	}
 	return i, nil
+}
+
+// connectionRoom reads the server's max_connections and how many client
+// sessions it has to databases other than db's.
+func connectionRoom(ctx context.Context, db *sql.DB) (maxConns, others int, err error) {
+	err = db.QueryRowContext(ctx, `SELECT current_setting('max_connections')::int,
+		(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname <> current_database())`).Scan(&maxConns, &others)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read max_connections: %w", err)
+	}
+	return maxConns, others, nil
 }
 
 // crowdedWarning says when pgbench's clients, added to the hub's pool and
