@@ -294,3 +294,30 @@ type ContractStore interface {
 	// PutSubBusiness creates or updates a sub-business.
 	PutSubBusiness(ctx context.Context, s *SubBusiness) error
 }
+
+// PayerHint names, ahead of authentication, the payer and contract account a
+// withdrawal by fintech use number is about to read, so that a store can read
+// them in the same query as the caller's bearer token: every such withdrawal
+// reads both, and on PostgreSQL each read was a round trip of its own. The
+// store reads the payer only as the token's own TSP's account (the hint
+// carries no TSP), keeps what it read in Read, and hands it to the first
+// PayerAndContract of the same TSP, fintech use number and contract account;
+// any other call reads afresh. A hint is used by one request's goroutine.
+type PayerHint struct {
+	FintechUseNum, CntrAccountNum string
+	// Read is the store's: what it read with the token, until used.
+	Read any
+}
+
+type payerHintKey struct{}
+
+// ContextWithPayerHint returns ctx carrying h.
+func ContextWithPayerHint(ctx context.Context, h *PayerHint) context.Context {
+	return context.WithValue(ctx, payerHintKey{}, h)
+}
+
+// PayerHintFrom returns the hint ctx carries, or nil.
+func PayerHintFrom(ctx context.Context) *PayerHint {
+	h, _ := ctx.Value(payerHintKey{}).(*PayerHint)
+	return h
+}

@@ -20,7 +20,25 @@ type kftcHandler func(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *
 // KFTC's gateway, it refuses a token that grants none of scopes (O0011)
 // before reading the request; the service checks again where it decides.
 func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandler, scopes ...string) {
+	s.kftcRouteHinted(mux, method, path, h, nil, scopes...)
+}
+
+// kftcRouteHinted is kftcRoute for an API whose request names, before the
+// token is checked, what the handler will read once it is: the request is
+// decoded first, and hint's answer rides in the context of the token's read
+// (see obx.PayerHint). Errors keep their order: a token's come before a
+// body's.
+func (s *Server) kftcRouteHinted(mux *http.ServeMux, method, path string, h kftcHandler, hint func(kftc.Fields) *obx.PayerHint, scopes ...string) {
 	mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		var f kftc.Fields
+		var decodeErr error
+		if hint != nil {
+			if f, decodeErr = kftc.Decode(w, r); decodeErr == nil {
+				if ph := hint(f); ph != nil {
+					r = r.WithContext(obx.ContextWithPayerHint(r.Context(), ph))
+				}
+			}
+		}
 		p, code, detail := s.authenticate(r)
 		if code == kftc.CodeServiceUnavailable {
 			s.kftcError(w, r, &obx.Error{Code: obx.EFORBIDDEN, Message: "The TSP's service is suspended.", Err: obx.ErrTSPSuspended}, nil)
@@ -36,7 +54,10 @@ func (s *Server) kftcRoute(mux *http.ServeMux, method, path string, h kftcHandle
 			return
 		}
 		r = r.WithContext(obx.NewContextWithPrincipal(r.Context(), p))
-		f, err := kftc.Decode(w, r)
+		err := decodeErr
+		if hint == nil {
+			f, err = kftc.Decode(w, r)
+		}
 		if err == nil {
 			err = h(w, r, f, p)
 		}

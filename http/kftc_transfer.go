@@ -109,6 +109,16 @@ func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request, f kftc.F
 	return s.withdraw(w, r, f, p, false)
 }
 
+// withdrawalPayer is a withdrawal's hint: its payer and contract account,
+// read with the token (obx.PayerHint).
+func withdrawalPayer(f kftc.Fields) *obx.PayerHint {
+	fin, cntr := f.Get("fintech_use_num"), f.Get("cntr_account_num")
+	if fin == "" || cntr == "" {
+		return nil
+	}
+	return &obx.PayerHint{FintechUseNum: fin, CntrAccountNum: cntr}
+}
+
 // handleWithdrawAcnt handles "POST /v2.0/transfer/withdraw/acnt_num" (sa only):
 // the same, naming the customer's account by bank, number and user (§5.13).
 func (s *Server) handleWithdrawAcnt(w http.ResponseWriter, r *http.Request, f kftc.Fields, p *obx.Principal) error {

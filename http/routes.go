@@ -26,7 +26,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.kftcRoute(mux, "GET", "/v2.0/account/balance/fin_num", s.handleBalance, inquiry, sa)
 	s.kftcRoute(mux, "GET", "/v2.0/account/transaction_list/fin_num", s.handleTransactionList, inquiry, sa)
 	s.kftcRoute(mux, "GET", "/v2.0/bank/status", s.handleBankStatus, oob, sa)
-	s.kftcRoute(mux, "POST", "/v2.0/transfer/withdraw/fin_num", s.handleWithdraw, transfer, sa)
+	s.kftcRouteHinted(mux, "POST", "/v2.0/transfer/withdraw/fin_num", s.handleWithdraw, withdrawalPayer, transfer, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/transfer/withdraw/acnt_num", s.handleWithdrawAcnt, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/transfer/deposit/fin_num", s.handleDeposit, oob, sa)
 	s.kftcRoute(mux, "POST", "/v2.0/transfer/deposit/acnt_num", s.handleDepositAcnt, oob, sa)

@@ -2,7 +2,10 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,6 +151,37 @@ func TestTransfers(t *testing.T) {
 		inqTok, _ := userToken(t, h.a, c, "088", "login inquiry")
 		if got := hubtest.Code(h.a.Post(t, inqTok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, h.a.BankTranID(), fin, cntr, "1000"))); got != "O0011" {
 			t.Errorf("withdraw with an inquiry token: %s, want O0011", got)
+		}
+		// The withdrawal's body is read before its token (to read the payer
+		// along with it), but the token's errors still come first, and
+		// another TSP's token reads nothing of this TSP's customer.
+		post := func(auth, body string) string {
+			req, _ := http.NewRequest("POST", h.srv.URL+"/v2.0/transfer/withdraw/fin_num", strings.NewReader(body))
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			return hubtest.Code(h.a.Do(t, req))
+		}
+		full, err := json.Marshal(withdrawBody(h.a, h.a.BankTranID(), fin, cntr, "1000"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ name, auth, body, want string }{
+			{"no token, malformed body", "", `{"fintech_use_num":`, "O0001"},
+			{"garbage token, malformed body", "Bearer nonsense.token", `{"fintech_use_num":`, "O0002"},
+			{"garbage token, whole body", "Bearer nonsense.token", string(full), "O0002"},
+			{"inquiry token, malformed body", "Bearer " + inqTok, `{"fintech_use_num":`, "O0011"},
+			{"malformed body", "Bearer " + tok, `{"fintech_use_num":`, "A0004"},
+			{"NUL in the fintech number", "Bearer " + tok, strings.Replace(string(full), fin, fin[:10]+`\u0000`, 1), "A0004"},
+		} {
+			if got := post(tc.auth, tc.body); got != tc.want {
+				t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+			}
+		}
+		saB := h.b.InstitutionToken(t, "sa")
+		if got := hubtest.Code(h.b.Post(t, saB, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.b, h.b.BankTranID(), fin, contractAccount(1), "1000"))); got != "A0304" {
+			t.Errorf("another TSP's token on this TSP's fintech number: %s, want A0304", got)
 		}
 		if got := h.balanceAt(t, "088", num); got != mid {
 			t.Errorf("bad requests moved money: %d → %d", mid, got)

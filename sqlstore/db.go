@@ -54,17 +54,19 @@ type DB struct {
 	accountReads  *lookup[accountKey, *obx.Account]
 	contractReads *lookup[contractKey, *contractRow]
 	payerReads    *lookup[payerKey, *payerRow]
-	cycles        sync.Map // settlement cycle days known to have a row
+	// tokenPayerReads reads a token with a withdrawal's payer (obx.PayerHint).
+	tokenPayerReads *lookup[tokenPayerKey, *tokenAndPayer]
+	cycles          sync.Map // settlement cycle days known to have a row
 }
 
-// Open connects to the database named by dsn: "postgres://…" or "postgresql://…"
-// for PostgreSQL, "sqlite://path" or "sqlite:path" for SQLite (the file is
-// created if missing). It does not migrate; call Migrate.
 // PostgresPoolSize is the most connections a hub opens to PostgreSQL, and
 // keeps open once it has; a server's max_connections must leave room for
 // every replica's.
 const PostgresPoolSize = 32
 
+// Open connects to the database named by dsn: "postgres://…" or "postgresql://…"
+// for PostgreSQL, "sqlite://path" or "sqlite:path" for SQLite (the file is
+// created if missing). It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	engine, driver, source, err := parseDSN(dsn)
 	if err != nil {
@@ -97,7 +99,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	db.accepts = newGroup(maxAcceptBatch, db.runAccepts)
 	if engine == Postgres {
 		db.tokenReads, db.accountReads, db.contractReads = newTokenReads(db), newAccountReads(db), newContractReads(db)
-		db.payerReads = newPayerReads(db)
+		db.payerReads, db.tokenPayerReads = newPayerReads(db), newTokenPayerReads(db)
 	}
 	return db, nil
 }
@@ -137,6 +139,7 @@ func (db *DB) Close() error {
 		db.accountReads.close()
 		db.contractReads.close()
 		db.payerReads.close()
+		db.tokenPayerReads.close()
 	}
 	db.q.Close()
 	return db.db.Close()

@@ -8,8 +8,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/obxhub/obx"
 	"github.com/obxhub/obx/internal/dbtest"
+	"github.com/obxhub/obx/sqlstore"
 )
 
 // TestCoalescedReads: many concurrent reads of tokens, accounts, contracts and
@@ -136,6 +138,121 @@ func TestCoalescedReads(t *testing.T) {
 				t.Fatalf("two readers of account %s share one value", a.FintechUseNum)
 			}
 			seen[a] = true
+		}
+	})
+}
+
+// TestPayerHint: a withdrawal's hint lets the token's read bring the payer
+// and contract along (on PostgreSQL), and what PayerAndContract then returns
+// is what it returns without one. A hint never reads another TSP's account,
+// is used once and only for its own key, and a hint PostgreSQL could not
+// take as text stays out of the shared query.
+func TestPayerHint(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		ctx := context.Background()
+		db := dbtest.Open(t, e)
+		tsp, c, _ := newTokenFixture(t, db, "T991000041")
+		other, oc, _ := newTokenFixture(t, db, "T991000042")
+		_, accts, err := db.Register(ctx, registration(tsp, strings.Repeat("F", 86)+"==", true, true, "120000000001", "120000000002"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, otherAccts, err := db.Register(ctx, registration(other, strings.Repeat("G", 86)+"==", true, true, "120000000003"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []*obx.Contract{{TSPID: tsp.ID, MainBank: "097", DailyWithdrawLimit: 5000}, {TSPID: other.ID, MainBank: "097", DailyWithdrawLimit: 7000}} {
+			if err := db.SetContract(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.AddContractAccount(ctx, &obx.ContractAccount{TSPID: k.TSPID, BankCode: "097", AccountNum: "9700001",
+				HolderName: "오비엑스", Kind: obx.ContractBoth}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, tc := range []struct {
+			sig string
+			cl  *obx.Client
+		}{{"sig-own", c}, {"sig-other", oc}} {
+			if err := db.CreateToken(ctx, tokenRecord(obx.TokenAccess, tc.sig, "req-"+tc.sig, tc.cl, "")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hinted := func(fin, cntr string) (context.Context, *obx.PayerHint) {
+			h := &obx.PayerHint{FintechUseNum: fin, CntrAccountNum: cntr}
+			return obx.ContextWithPayerHint(ctx, h), h
+		}
+		type answer struct {
+			A   *obx.Account
+			K   *obx.Contract
+			CA  *obx.ContractAccount
+			Err string
+		}
+		payer := func(ctx context.Context, tspID int64, fin, cntr string) answer {
+			a, k, ca, err := db.PayerAndContract(ctx, tspID, fin, cntr)
+			ans := answer{A: a, K: k, CA: ca}
+			if err != nil {
+				ans.Err = err.Error()
+			}
+			return ans
+		}
+
+		for _, cntr := range []string{"9700001", "9700009"} { // registered, not
+			hctx, h := hinted(accts[0].FintechUseNum, cntr)
+			rec, _, tp, err := db.TokenWithClient(hctx, obx.TokenAccess, "sig-own")
+			if err != nil || rec.Signature != "sig-own" || tp.ID != tsp.ID {
+				t.Fatalf("hinted token read: %+v, %+v, %v", rec, tp, err)
+			}
+			if (h.Read != nil) != (e.Name == sqlstore.Postgres) {
+				t.Fatalf("%s: hint read along = %v", e.Name, h.Read != nil)
+			}
+			// Another key in the same context reads afresh.
+			if diff := cmp.Diff(payer(ctx, tsp.ID, accts[1].FintechUseNum, cntr), payer(hctx, tsp.ID, accts[1].FintechUseNum, cntr)); diff != "" {
+				t.Errorf("another payer than the hint's (-plain +hinted):\n%s", diff)
+			}
+			if (h.Read != nil) != (e.Name == sqlstore.Postgres) {
+				t.Fatalf("a call with another key used the hint")
+			}
+			if diff := cmp.Diff(payer(ctx, tsp.ID, accts[0].FintechUseNum, cntr), payer(hctx, tsp.ID, accts[0].FintechUseNum, cntr)); diff != "" {
+				t.Errorf("contract account %s (-plain +hinted):\n%s", cntr, diff)
+			}
+			if h.Read != nil {
+				t.Errorf("the hint's read is still there after its use")
+			}
+		}
+
+		// Another TSP's customer, hinted by either TSP's token: never read
+		// along, and the payer's own read refuses it.
+		for _, tc := range []struct {
+			sig string
+			fin string
+			tsp int64
+		}{{"sig-own", otherAccts[0].FintechUseNum, tsp.ID}, {"sig-other", accts[0].FintechUseNum, other.ID}} {
+			hctx, h := hinted(tc.fin, "9700001")
+			if _, _, tp, err := db.TokenWithClient(hctx, obx.TokenAccess, tc.sig); err != nil || tp.ID != tc.tsp {
+				t.Fatalf("token %s hinting another TSP's payer: %+v, %v", tc.sig, tp, err)
+			}
+			if h.Read != nil {
+				t.Errorf("token %s read another TSP's payer along: %+v", tc.sig, h.Read)
+			}
+			if ans := payer(hctx, tc.tsp, tc.fin, "9700001"); ans.A != nil || !strings.Contains(ans.Err, "fintech") {
+				t.Errorf("token %s: another TSP's payer: %+v", tc.sig, ans)
+			}
+		}
+
+		// A hint PostgreSQL would refuse as text must not fail the read.
+		for _, fin := range []string{"12\x00", "\xff\xfe", strings.Repeat("1", 25)} {
+			hctx, h := hinted(fin, "9700001")
+			if _, _, _, err := db.TokenWithClient(hctx, obx.TokenAccess, "sig-own"); err != nil {
+				t.Errorf("hint %q: token read: %v", fin, err)
+			}
+			if h.Read != nil {
+				t.Errorf("hint %q was read along", fin)
+			}
+		}
+		hctx, _ := hinted(accts[0].FintechUseNum, "9700001")
+		if _, _, _, err := db.TokenWithClient(hctx, obx.TokenAccess, "sig-none"); obx.ErrorCode(err) != obx.ENOTFOUND {
+			t.Errorf("unknown token with a hint: %v, want ENOTFOUND", err)
 		}
 	})
 }

@@ -109,9 +109,25 @@ func (db *DB) Token(ctx context.Context, kind, signature string) (*obx.TokenReco
 func (db *DB) TokenWithClient(ctx context.Context, kind, signature string) (*obx.TokenRecord, *obx.Client, *obx.TSP, error) {
 	var tc *tokenWithClient
 	var err error
-	if _, inTx := ctx.Value(tokenTxKey{}).(*sql.Tx); db.tokenReads != nil && !inTx {
+	_, inTx := ctx.Value(tokenTxKey{}).(*sql.Tx)
+	switch {
+	case db.tokenReads != nil && !inTx:
+		if h := obx.PayerHintFrom(ctx); h != nil && payerHintUsable(h) {
+			var r *tokenAndPayer
+			r, err = db.tokenPayerReads.get(ctx, tokenPayerKey{tokenKey{kind, signature}, h.FintechUseNum, h.CntrAccountNum})
+			if err == nil {
+				tc = r.token
+				h.Read = &hintedPayer{payerKey{r.token.r.TSPID, h.FintechUseNum, h.CntrAccountNum}, r.payer}
+				break
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+			// No such token, or no such payer or contract for its TSP: the
+			// token alone, and the payer's own read will say what is missing.
+		}
 		tc, err = db.tokenReads.get(ctx, tokenKey{kind, signature})
-	} else {
+	default:
 		var dest []any
 		dest, tc = newTokenWithClient()
 		err = db.tokenQ(ctx).QueryRowContext(ctx, `SELECT `+tokenWithClientColumns+`
@@ -184,6 +200,77 @@ func newTokenReads(db *DB) *lookup[tokenKey, *tokenWithClient] {
 		func(rows *sql.Rows, n *int) (*tokenWithClient, error) {
 			dest, tc := newTokenWithClient()
 			return tc, numbered{rows, n}.Scan(dest...)
+		})
+}
+
+// tokenPayerKey names a token and the payer a withdrawal hints at (see
+// obx.PayerHint).
+type tokenPayerKey struct {
+	token     tokenKey
+	fin, cntr string
+}
+
+// tokenAndPayer is one row of the token-and-payer read.
+type tokenAndPayer struct {
+	token *tokenWithClient
+	payer *payerRow
+}
+
+// hintedPayer is what a PayerHint holds once the token's read has read the
+// payer: the key PayerAndContract must be called with to use it.
+type hintedPayer struct {
+	key payerKey
+	row *payerRow
+}
+
+// payerHintUsable reports whether a hint may join a shared read: a value
+// PostgreSQL would refuse as text (a NUL byte, invalid UTF-8) would fail the
+// query of every caller in the batch. Fintech use numbers and account
+// numbers are short and printable ASCII; the request's own validation says
+// what is wrong with anything else.
+func payerHintUsable(h *obx.PayerHint) bool {
+	printable := func(s string, max int) bool {
+		if s == "" || len(s) > max {
+			return false
+		}
+		for i := range len(s) {
+			if s[i] < 0x21 || s[i] > 0x7e {
+				return false
+			}
+		}
+		return true
+	}
+	return printable(h.FintechUseNum, 24) && printable(h.CntrAccountNum, 16)
+}
+
+// newTokenPayerReads coalesces the reads of a token together with the payer
+// and contract a withdrawal hints at (obx.PayerHint): one query answers both
+// reads of a withdrawal by fintech use number. The payer is joined as the
+// token's TSP's account only, so a hint can never read another TSP's. A key
+// whose payer or contract is missing returns no row; its caller then reads
+// the token alone.
+func newTokenPayerReads(db *DB) *lookup[tokenPayerKey, *tokenAndPayer] {
+	return newLookup(db, `SELECT q.n, `+tokenWithClientColumns+`, p.*
+		FROM unnest($1::text[], $2::text[], $4::text[], $5::text[]) WITH ORDINALITY AS q(kind, signature, fin, num, n)
+		JOIN oauth_tokens k ON k.kind = q.kind AND k.signature = q.signature `+tokenWithClientJoins+`
+		CROSS JOIN LATERAL (SELECT `+columnsOf("acct", accountColumns)+`, `+contractColumns+`
+			FROM accounts acct JOIN contracts c ON c.tsp_id = acct.tsp_id `+contractJoins("q.num")+`
+			WHERE acct.fintech_use_num = q.fin AND acct.tsp_id = t.id) p`,
+		func(keys []tokenPayerKey) []any {
+			kinds, sigs := make([]string, len(keys)), make([]string, len(keys))
+			fins, nums := make([]string, len(keys)), make([]string, len(keys))
+			for i, k := range keys {
+				kinds[i], sigs[i], fins[i], nums[i] = k.token.kind, k.token.signature, k.fin, k.cntr
+			}
+			return []any{kinds, sigs, obx.GuaranteeIndividual, fins, nums}
+		},
+		func(rows *sql.Rows, n *int) (*tokenAndPayer, error) {
+			dest, tc := newTokenWithClient()
+			r := &tokenAndPayer{token: tc, payer: &payerRow{account: &obx.Account{}}}
+			contract, row := newContractRow()
+			r.payer.contract = row
+			dest = append(append(dest, accountDest(r.payer.account)...), contract...)
+			return r, numbered{rows, n}.Scan(dest...)
 		})
 }
 
