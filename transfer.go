@@ -311,13 +311,13 @@ type PayerHint struct {
 
 type payerHintKey struct{}
 
-// ContextWithPayerHint returns ctx carrying h.
-func ContextWithPayerHint(ctx context.Context, h *PayerHint) context.Context {
+// NewContextWithPayerHint returns ctx carrying h.
+func NewContextWithPayerHint(ctx context.Context, h *PayerHint) context.Context {
 	return context.WithValue(ctx, payerHintKey{}, h)
 }
 
-// PayerHintFrom returns the hint ctx carries, or nil.
-func PayerHintFrom(ctx context.Context) *PayerHint {
+// PayerHintFromContext returns the hint ctx carries, or nil.
+func PayerHintFromContext(ctx context.Context) *PayerHint {
 	h, _ := ctx.Value(payerHintKey{}).(*PayerHint)
 	return h
 }

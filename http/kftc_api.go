@@ -35,7 +35,7 @@ func (s *Server) kftcRouteHinted(mux *http.ServeMux, method, path string, h kftc
 		if hint != nil {
 			if f, decodeErr = kftc.Decode(w, r); decodeErr == nil {
 				if ph := hint(f); ph != nil {
-					r = r.WithContext(obx.ContextWithPayerHint(r.Context(), ph))
+					r = r.WithContext(obx.NewContextWithPayerHint(r.Context(), ph))
 				}
 			}
 		}

@@ -180,7 +180,7 @@ func TestPayerHint(t *testing.T) {
 		}
 		hinted := func(fin, cntr string) (context.Context, *obx.PayerHint) {
 			h := &obx.PayerHint{FintechUseNum: fin, CntrAccountNum: cntr}
-			return obx.ContextWithPayerHint(ctx, h), h
+			return obx.NewContextWithPayerHint(ctx, h), h
 		}
 		type answer struct {
 			A   *obx.Account

@@ -112,7 +112,7 @@ func (db *DB) TokenWithClient(ctx context.Context, kind, signature string) (*obx
 	_, inTx := ctx.Value(tokenTxKey{}).(*sql.Tx)
 	switch {
 	case db.tokenReads != nil && !inTx:
-		if h := obx.PayerHintFrom(ctx); h != nil && payerHintUsable(h) {
+		if h := obx.PayerHintFromContext(ctx); h != nil && payerHintUsable(h) {
 			var r *tokenAndPayer
 			r, err = db.tokenPayerReads.get(ctx, tokenPayerKey{tokenKey{kind, signature}, h.FintechUseNum, h.CntrAccountNum})
 			if err == nil {

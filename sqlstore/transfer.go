@@ -1035,7 +1035,7 @@ func (db *DB) PutSubBusiness(ctx context.Context, s *obx.SubBusiness) error {
 // missing that query finds nothing, and the two reads one by one give the
 // error that names which.
 func (db *DB) PayerAndContract(ctx context.Context, tspID int64, fintechUseNum, accountNum string) (*obx.Account, *obx.Contract, *obx.ContractAccount, error) {
-	if h := obx.PayerHintFrom(ctx); h != nil {
+	if h := obx.PayerHintFromContext(ctx); h != nil {
 		// The account's own TSP is checked too, though the read joined it
 		// by the token's: a payer is never another TSP's.
 		if read, ok := h.Read.(*hintedPayer); ok && read.key == (payerKey{tspID, fintechUseNum, accountNum}) && read.row.account.TSPID == tspID {
