@@ -61,6 +61,11 @@ type Bank struct {
 
 	pageAsc, pageDesc *sql.Stmt            // keyset history pages, prepared on rdb
 	hot               map[string]*sql.Stmt // an operation's statements, prepared on wdb
+	lastTransaction   *sql.Stmt            // the largest transactions id, on wdb
+	// insertTransactions[n-1] and insertOperations[n-1] insert a group's n
+	// ledger rows, on wdb (see groupTx).
+	insertTransactions, insertOperations []*sql.Stmt
+	prepares                             []*sql.Stmt // every statement prepared on wdb, to close
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close; releases calls blocked by faults
@@ -229,7 +234,7 @@ func (b *Bank) Close() error {
 				s.Close()
 			}
 		}
-		for _, s := range b.hot {
+		for _, s := range b.prepares {
 			s.Close()
 		}
 		err = b.wdb.Close()

@@ -85,9 +85,8 @@ func (b *Bank) apply(ctx context.Context, kind string, op obx.Operation) (*obx.O
 	// at a time, and alone the lookup runs and returns the first outcome. The
 	// lookup was a sixth of a busy bank's work per operation.
 	var rec *opRecord
-	err = b.writeGrouped(ctx, func(ctx context.Context, wtx *sql.Tx, alone bool) error {
-		tx := b.prepared(wtx)
-		if alone {
+	err = b.writeGrouped(ctx, func(ctx context.Context, tx *groupTx) error {
+		if tx.alone {
 			prev, found, err := selectOperation(ctx, tx, op.ID)
 			if err != nil {
 				return err
@@ -117,10 +116,11 @@ func (b *Bank) apply(ctx context.Context, kind string, op obx.Operation) (*obx.O
 	return rec.result(), nil
 }
 
-// execute decides and records a new operation inside tx: it either refuses it
-// or moves the money and appends the ledger row, and in both cases stores the
-// outcome under op.ID.
-func (b *Bank) execute(ctx context.Context, tx querier, kind string, op obx.Operation) (*opRecord, error) {
+// execute decides a new operation inside tx: it either refuses it or moves
+// the money, and in both cases adds to tx the ledger rows that record it (the
+// outcome under op.ID, and the transaction when money moved), written when
+// the group commits.
+func (b *Bank) execute(ctx context.Context, tx *groupTx, kind string, op obx.Operation) (*opRecord, error) {
 	now := b.now().UTC()
 	rec := &opRecord{
 		id: op.ID, kind: kind, account: op.AccountNum, amount: op.Amount,
@@ -137,6 +137,7 @@ func (b *Bank) execute(ctx context.Context, tx querier, kind string, op obx.Oper
 		}
 	}
 
+	row := &ledgerRow{rec: rec, created: now.UnixMicro()}
 	if rec.status == obx.OperationApplied {
 		inout := "I"
 		if kind == kindDebit {
@@ -149,24 +150,9 @@ func (b *Bank) execute(ctx context.Context, tx querier, kind string, op obx.Oper
 		if print == "" {
 			print = "오픈뱅킹"
 		}
-		res, err := tx.ExecContext(ctx, sqlInsertTransaction,
-			op.AccountNum, now.UnixMicro(), inout, "오픈뱅킹", print, op.Amount, rec.afterBalance, "전자금융")
-		if err != nil {
-			return nil, fmt.Errorf("insert transaction: %w", err)
-		}
-		txID, err := res.LastInsertId()
-		if err != nil {
-			return nil, fmt.Errorf("insert transaction: %w", err)
-		}
-		rec.transactionID = sql.NullInt64{Int64: txID, Valid: true}
+		row.moved = &movedRow{inout: inout, print: print}
 	}
-
-	_, err = tx.ExecContext(ctx, sqlInsertOperation,
-		rec.id, rec.kind, rec.account, rec.amount, rec.status, rec.rspCode, rec.message, rec.afterBalance,
-		rec.holderName, rec.bankTranDay, rec.transactionID, now.UnixMicro())
-	if err != nil {
-		return nil, fmt.Errorf("insert operation: %w", err)
-	}
+	tx.add(row)
 	b.logger.Debug("banksim operation", "operation_id", rec.id, "kind", kind, "status", rec.status, "bank_rsp_code", rec.rspCode)
 	return rec, nil
 }

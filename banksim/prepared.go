@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // querier is what the ledger's statements run on: a *sql.Tx, or a writer
@@ -18,20 +19,15 @@ type querier interface {
 // (obx bench transfers).
 var hotStatements = []string{
 	sqlSelectOperation, sqlSelectAccount, sqlUpdateBalance, sqlDebitBalance, sqlCreditBalance,
-	sqlInsertTransaction, sqlInsertOperation,
 }
 
 const (
 	sqlSelectOperation = `SELECT id, kind, account, amount, status, rsp_code, message, after_balance, holder_name,
 			bank_tran_day, transaction_id
 		FROM operations WHERE id = ?`
-	sqlSelectAccount     = `SELECT ` + accountColumns + ` FROM accounts WHERE number = ?`
-	sqlUpdateBalance     = `UPDATE accounts SET balance = ? WHERE number = ?`
-	sqlInsertTransaction = `INSERT INTO transactions (account, at, inout, type, print_content, amount, after_balance, branch_name)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlInsertOperation = `INSERT INTO operations (id, kind, account, amount, status, rsp_code, message, after_balance,
-			holder_name, bank_tran_day, transaction_id, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlSelectAccount   = `SELECT ` + accountColumns + ` FROM accounts WHERE number = ?`
+	sqlUpdateBalance   = `UPDATE accounts SET balance = ? WHERE number = ?`
+	sqlLastTransaction = `SELECT coalesce(max(id), 0) FROM transactions`
 	// sqlDebitBalance and sqlCreditBalance move the money of an operation
 	// that needs no holder-name check in one statement: they match only an
 	// open account in the operation's currency (any, when ?3 is '') that
@@ -44,17 +40,58 @@ const (
 		RETURNING holder_name, balance`
 )
 
-// prepareHot prepares hotStatements on the writer. It runs before any writer
-// transaction is open: with the writer's single connection taken, preparing
-// would wait for it forever.
+// The group's ledger rows are inserted by one statement per table (see
+// groupTx); these are their numbers of arguments per row.
+const (
+	insertTransactionArgs = 9
+	insertOperationArgs   = 12
+)
+
+// insertRows returns an INSERT of n rows of args arguments each into table's
+// columns.
+func insertRows(table, columns string, n, args int) string {
+	row := "(?" + strings.Repeat(", ?", args-1) + ")"
+	return "INSERT INTO " + table + " (" + columns + ") VALUES " + row + strings.Repeat(", "+row, n-1)
+}
+
+// prepareHot prepares hotStatements on the writer, and the group's inserts
+// for every size a group can have. It runs before any writer transaction is
+// open: with the writer's single connection taken, preparing would wait for
+// it forever.
 func (b *Bank) prepareHot(ctx context.Context) error {
-	b.hot = make(map[string]*sql.Stmt, len(hotStatements))
-	for _, q := range hotStatements {
+	prepare := func(q string) (*sql.Stmt, error) {
 		s, err := b.wdb.PrepareContext(ctx, q)
 		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		b.prepares = append(b.prepares, s)
+		return s, nil
+	}
+	b.hot = make(map[string]*sql.Stmt, len(hotStatements))
+	for _, q := range hotStatements {
+		s, err := prepare(q)
+		if err != nil {
+			return err
 		}
 		b.hot[q] = s
+	}
+	var err error
+	if b.lastTransaction, err = prepare(sqlLastTransaction); err != nil {
+		return err
+	}
+	b.insertTransactions = make([]*sql.Stmt, maxGroup)
+	b.insertOperations = make([]*sql.Stmt, maxGroup)
+	for n := 1; n <= maxGroup; n++ {
+		q := insertRows("transactions", "id, account, at, inout, type, print_content, amount, after_balance, branch_name",
+			n, insertTransactionArgs)
+		if b.insertTransactions[n-1], err = prepare(q); err != nil {
+			return err
+		}
+		q = insertRows("operations", "id, kind, account, amount, status, rsp_code, message, after_balance, "+
+			"holder_name, bank_tran_day, transaction_id, created", n, insertOperationArgs)
+		if b.insertOperations[n-1], err = prepare(q); err != nil {
+			return err
+		}
 	}
 	return nil
 }
