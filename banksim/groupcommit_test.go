@@ -20,6 +20,10 @@ func TestGroupCommit(t *testing.T) {
 	b := openTestBank(t, "097")
 	ctx := t.Context()
 	acct := newDemandAccount(t, b, 1000)
+	var opening int // the account's rows before any operation: its opening deposit
+	if err := b.rdb.QueryRowContext(ctx, `SELECT count(*) FROM transactions WHERE account = ?`, acct).Scan(&opening); err != nil {
+		t.Fatal(err)
+	}
 
 	const n = 200 // 100 debits of 30 won from 1,000: 33 fit
 	var (
@@ -104,6 +108,23 @@ func TestGroupCommit(t *testing.T) {
 	if err := b.rdb.QueryRowContext(ctx, `SELECT coalesce(sum(CASE inout WHEN 'I' THEN amount ELSE -amount END), 0)
 		FROM transactions WHERE account = ?`, acct).Scan(&rows); err != nil || rows != bal.Balance {
 		t.Errorf("ledger rows sum to %d, balance %d (err %v)", rows, bal.Balance, err)
+	}
+	// Each applied operation names its own transactions row (the ids are
+	// given when the group's rows are written), and no row is left unnamed.
+	var mismatched, unnamed int
+	if err := b.rdb.QueryRowContext(ctx, `SELECT count(*) FROM operations o
+		LEFT JOIN transactions t ON t.id = o.transaction_id
+		WHERE o.status = 'applied' AND (t.id IS NULL OR t.account != o.account OR t.amount != o.amount
+			OR t.after_balance != o.after_balance OR t.inout != CASE o.kind WHEN 'debit' THEN 'O' ELSE 'I' END)`).Scan(&mismatched); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.rdb.QueryRowContext(ctx, `SELECT count(*) FROM transactions t WHERE t.account = ?
+		AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.transaction_id = t.id)`, acct).Scan(&unnamed); err != nil {
+		t.Fatal(err)
+	}
+	if mismatched != 0 || unnamed != opening {
+		t.Errorf("%d applied operations name a wrong transactions row, %d rows are named by none (want %d, the opening's)",
+			mismatched, unnamed, opening)
 	}
 }
 
