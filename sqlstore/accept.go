@@ -221,6 +221,7 @@ func (db *DB) acceptAtOnce(ctx context.Context, calls []*groupCall[*acceptArg]) 
 			SELECT * FROM unnest(`+casts+`)
 			ON CONFLICT (tsp_id, tran_day, bank_tran_id) DO NOTHING
 			RETURNING id),
+		unf AS (INSERT INTO unfinished_transfers (id) SELECT id FROM ins),
 		need AS (
 			SELECT l.tsp, l.day, l.kind, l.seq, MIN(NULLIF(l.lim, 0)) AS lim, SUM(l.amount) AS amount
 			FROM unnest($%d::text[], $%d::bigint[], $%d::text[], $%d::text[], $%d::text[], $%d::bigint[], $%d::bigint[])
@@ -348,10 +349,12 @@ func (db *DB) acceptPostgres(ctx context.Context, tx *sql.Tx, calls []*groupCall
 	}
 	inserted := make(map[string]bool, len(calls))
 	if err := queryStrings(ctx, tx, func(id string) { inserted[id] = true },
-		`INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
-		SELECT * FROM unnest(`+casts+`)
-		ON CONFLICT (tsp_id, tran_day, bank_tran_id) DO NOTHING
-		RETURNING id`, arrays...); err != nil {
+		`WITH ins AS (INSERT INTO transfers (`+transferColumns+`, lease_owner, lease_until)
+			SELECT * FROM unnest(`+casts+`)
+			ON CONFLICT (tsp_id, tran_day, bank_tran_id) DO NOTHING
+			RETURNING id),
+		unf AS (INSERT INTO unfinished_transfers (id) SELECT id FROM ins)
+		SELECT id FROM ins`, arrays...); err != nil {
 		return nil, fmt.Errorf("insert transfers: %w", err)
 	}
 
@@ -440,7 +443,8 @@ func (db *DB) acceptPostgres(ctx context.Context, tx *sql.Tx, calls []*groupCall
 		return nil, fmt.Errorf("consume limits: %w", err)
 	}
 	if len(refused) > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM transfers WHERE id = ANY($1::text[])`, refused); err != nil {
+		if _, err := tx.ExecContext(ctx, `WITH unf AS (DELETE FROM unfinished_transfers WHERE id = ANY($1::text[]))
+			DELETE FROM transfers WHERE id = ANY($1::text[])`, refused); err != nil {
 			return nil, fmt.Errorf("drop refused transfers: %w", err)
 		}
 	}

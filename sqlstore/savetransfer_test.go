@@ -148,10 +148,10 @@ func TestSaveTransfersTogether(t *testing.T) {
 	})
 }
 
-// TestOutcomeFollowsState: the outcome column, on which the partial indexes
-// are keyed (migration 00007), is ” until a save makes the transfer final
-// and then its final state, on both save paths (the single statement and the
-// transaction a failure takes); recovery finds exactly the unfinished ones.
+// TestOutcomeFollowsState: the outcome column is ” until a save makes the
+// transfer final and then its final state, on both save paths (the single
+// statement and the transaction a failure takes); unfinished_transfers lists
+// exactly the unfinished transfers, and recovery finds exactly those.
 func TestOutcomeFollowsState(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
 		ctx := context.Background()
@@ -193,6 +193,31 @@ func TestOutcomeFollowsState(t *testing.T) {
 				t.Errorf("outcome %q, want %q", o, final)
 			}
 			trs = append(trs, tr)
+		}
+		// A transfer refused for its limit leaves nothing behind either.
+		over := &obx.Transfer{ID: "T20261123010203000008", TSPID: tsp.ID, Kind: obx.TransferWithdraw,
+			BankTranID: "T991000032U000000008", TranDay: "20261123", LimitDay: "20261123", RequestHash: "h",
+			Amount: 5_000_000, UserSeqNo: "1000000001",
+			Debit: obx.TransferLeg{BankCode: "097", AccountNum: "1"}, Credit: obx.TransferLeg{BankCode: "088", AccountNum: "2"}}
+		if _, _, err := db.AcceptTransfer(ctx, over, obx.LimitUse{TSPDaily: 1_000_000}, "a", time.Now()); obx.ErrorCode(err) != obx.ELIMIT {
+			t.Fatalf("accept over the limit: %v, want ELIMIT", err)
+		}
+		// unfinished_transfers (migration 00008) lists exactly the unfinished.
+		var listed []string
+		rows, err := db.SQL().QueryContext(ctx, `SELECT id FROM unfinished_transfers ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			listed = append(listed, id)
+		}
+		rows.Close()
+		if len(listed) != 1 || listed[0] != trs[2].ID {
+			t.Errorf("unfinished_transfers lists %v, want only %s", listed, trs[2].ID)
 		}
 		claimed, err := db.ClaimTransfers(ctx, "b", time.Now(), time.Now().Add(time.Minute), 10)
 		if err != nil {

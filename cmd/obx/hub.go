@@ -150,6 +150,11 @@ const purgeEvery = 10 * time.Minute
 // recoverEvery is how often a replica looks for transfers to recover.
 const recoverEvery = time.Second
 
+// tidyEvery is how often a replica vacuums the list of unfinished
+// transfers: at 3,000 transfers a second, 15,000 dead rows, under a
+// megabyte.
+const tidyEvery = 5 * time.Second
+
 // productPullEvery is how often the hub pulls each bank's product data;
 // catalogs are conditional requests, so an unchanged one costs a 304.
 // productRefreshEvery is how often a replica loads versions that another
@@ -337,6 +342,24 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 			case <-jobCtx.Done():
 				return
 			case <-t.C:
+			}
+		}
+	}()
+	// Every replica vacuums the list of unfinished transfers, which churns
+	// at the rate of transfers; vacuums from several replicas just queue.
+	h.jobs.Add(1)
+	go func() {
+		defer h.jobs.Done()
+		t := time.NewTicker(tidyEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-jobCtx.Done():
+				return
+			case <-t.C:
+			}
+			if err := h.db.TidyUnfinished(jobCtx); err != nil && jobCtx.Err() == nil {
+				cfg.Logger.Warn("tidy unfinished transfers", "err", err)
 			}
 		}
 	}()
