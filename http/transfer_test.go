@@ -284,6 +284,60 @@ func TestLostAnswerIsRecovered(t *testing.T) {
 	})
 }
 
+// TestCrashBetweenDebitAndCredit: a withdrawal's debit is applied and the
+// credit follows without a save in between, so a hub that dies after the
+// debit leaves the transfer recorded as debiting. The credit's answer is
+// lost here, which is saved as crediting; putting the row back to debiting
+// then recreates what a crash right after the debit leaves. Recovery must
+// find both operations at the banks and finish the transfer, moving the
+// money once.
+func TestCrashBetweenDebitAndCredit(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		h := newHub(t, e, hubOptions{bankTimeout: 300 * time.Millisecond})
+		c := customer(t)
+		tok, seq := userToken(t, h.a, c, "088", "login inquiry transfer")
+		fin := demandAccount(t, h.a, tok, accounts(t, h.a, tok, seq)["088"])
+		num, cntr := h.numberOf(t, fin), contractAccount(0)
+		custBefore, tspBefore := h.balanceAt(t, "088", num), h.balanceAt(t, "097", cntr)
+
+		h.banks["097"].SetFaults(banksim.Faults{LostResponseRate: 1})
+		id := h.a.BankTranID()
+		if r := h.a.Post(t, tok, "/v2.0/transfer/withdraw/fin_num", withdrawBody(h.a, id, fin, cntr, "23456")); hubtest.Code(r) != "A0001" {
+			t.Fatalf("withdraw with the credit's answer lost: %v, want A0001", r)
+		}
+		h.banks["097"].SetFaults(banksim.Faults{})
+		ctx := context.Background()
+		sqlDB := h.db.SQL()
+		var tid, state string
+		if err := sqlDB.QueryRowContext(ctx, `SELECT id, state FROM transfers WHERE bank_tran_id = $1`, id).Scan(&tid, &state); err != nil {
+			t.Fatal(err)
+		}
+		if state != obx.TransferCrediting {
+			t.Fatalf("a transfer whose credit is in doubt is saved as %q, want %q", state, obx.TransferCrediting)
+		}
+		if _, err := sqlDB.ExecContext(ctx, `UPDATE transfers SET state = $1, debit_rsp_code = '', debit_day = '' WHERE id = $2`,
+			obx.TransferDebiting, tid); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := h.transfers.Recover(ctx, 10); err != nil || n != 1 {
+			t.Fatalf("Recover = %d, %v; want 1 transfer", n, err)
+		}
+		if err := sqlDB.QueryRowContext(ctx, `SELECT state FROM transfers WHERE id = $1`, tid).Scan(&state); err != nil || state != obx.TransferCompleted {
+			t.Fatalf("after recovery the transfer is %q (%v), want completed", state, err)
+		}
+		if got, want := h.balanceAt(t, "088", num), custBefore-23456; got != want {
+			t.Errorf("customer's balance %d, want %d", got, want)
+		}
+		if got, want := h.balanceAt(t, "097", cntr), tspBefore+23456; got != want {
+			t.Errorf("TSP's balance %d, want %d", got, want)
+		}
+		var listed int
+		if err := sqlDB.QueryRowContext(ctx, `SELECT COUNT(*) FROM unfinished_transfers`).Scan(&listed); err != nil || listed != 0 {
+			t.Errorf("unfinished_transfers holds %d rows (%v) after recovery, want 0", listed, err)
+		}
+	})
+}
+
 // TestLimitsHoldUnderConcurrency: many withdrawals at once through two hub
 // "replicas" sharing the database can never together exceed the TSP's limit.
 func TestLimitsHoldUnderConcurrency(t *testing.T) {
