@@ -195,10 +195,21 @@ func (db *DB) goMigrations() []*goose.Migration {
 		// save changes (migration 8), each save is then a HOT update on the
 		// row's own page. Pages are pruned of the old versions as they fill,
 		// without vacuum. SQLite updates in place and has no such setting.
-		goose.NewGoMigration(9,
-			postgresOnly(`ALTER TABLE transfers SET (fillfactor = 60)`),
-			postgresOnly(`ALTER TABLE transfers RESET (fillfactor)`)),
+		goose.NewGoMigration(9, postgresOnly(postgresMigrations[9][0]), postgresOnly(postgresMigrations[9][1])),
 	}
+}
+
+// postgresMigrations are the Go migrations' statements by version, up and
+// down, run on PostgreSQL only.
+var postgresMigrations = map[int64][2]string{
+	9: {`ALTER TABLE transfers SET (fillfactor = 60)`, `ALTER TABLE transfers RESET (fillfactor)`},
+}
+
+// GoMigrations describes the migrations written in Go, for whoever caches
+// migrated schemas (internal/dbtest) and must tell one version from another
+// as it does by the SQL files' contents.
+func GoMigrations() string {
+	return fmt.Sprint(postgresMigrations)
 }
 
 // Version returns the current schema version.

@@ -187,6 +187,7 @@ func schemaHash() string {
 		}
 		return nil
 	})
+	h.Write([]byte(sqlstore.GoMigrations()))
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
