@@ -9,6 +9,7 @@ import (
 
 	"github.com/obxhub/obx"
 	"github.com/obxhub/obx/internal/dbtest"
+	"github.com/obxhub/obx/sqlstore"
 )
 
 // TestSaveTransferMovesForwardOnly: a driver that lost its transfer to
@@ -229,6 +230,46 @@ func TestOutcomeFollowsState(t *testing.T) {
 		final := &obx.Transfer{ID: "T20261123010203000009", TSPID: tsp.ID, State: obx.TransferCompleted}
 		if _, _, err := db.AcceptTransfer(ctx, final, obx.LimitUse{}, "a", time.Now()); err == nil {
 			t.Error("a transfer accepted in a final state")
+		}
+	})
+}
+
+// TestTidyUnfinished: the hub's vacuum of unfinished_transfers gives back
+// the pages that a burst of finished transfers left dead, which on a server
+// without autovacuum nothing else would. SQLite has nothing to do.
+func TestTidyUnfinished(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, e dbtest.Engine) {
+		ctx := context.Background()
+		db := dbtest.Open(t, e)
+		if e.Name != sqlstore.Postgres {
+			if err := db.TidyUnfinished(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		size := func() int64 {
+			t.Helper()
+			var n int64
+			if err := db.SQL().QueryRowContext(ctx, `SELECT pg_relation_size('unfinished_transfers')`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO unfinished_transfers (id) SELECT 'T' || g FROM generate_series(1, 20000) AS g`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, `DELETE FROM unfinished_transfers`); err != nil {
+			t.Fatal(err)
+		}
+		before := size()
+		if before == 0 {
+			t.Fatal("20,000 rows took no pages")
+		}
+		if err := db.TidyUnfinished(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if after := size(); after != 0 {
+			t.Errorf("after TidyUnfinished the table has %d bytes, want 0 (it had %d)", after, before)
 		}
 	})
 }
