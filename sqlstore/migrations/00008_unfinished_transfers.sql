@@ -9,7 +9,9 @@
 -- it and deleted by the one that finishes it.
 --
 -- transfers_remittances loses its predicate for the same reason; queries
--- still name outcome = 'completed', which the heap row answers.
+-- still name outcome = 'completed', which the heap row answers. Building it
+-- blocks writes to transfers until it is built: on a large table, plan the
+-- migration for a quiet hour.
 
 -- +goose Up
 CREATE TABLE unfinished_transfers (id TEXT PRIMARY KEY);
