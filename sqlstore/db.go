@@ -148,15 +148,7 @@ func (db *DB) Close() error {
 // Migrate applies every embedded migration not yet applied and returns the
 // versions it applied, in order.
 func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error) {
-	fsys, err := fs.Sub(Migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	dialect := goose.DialectPostgres
-	if db.engine == SQLite {
-		dialect = goose.DialectSQLite3
-	}
-	p, err := goose.NewProvider(dialect, db.db, fsys, goose.WithGoMigrations(db.goMigrations()...))
+	p, err := db.migrations()
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
@@ -176,6 +168,20 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) ([]int64, error)
 	return applied, nil
 }
 
+// migrations returns the goose provider of the embedded SQL migrations and
+// the Go ones, for db's engine.
+func (db *DB) migrations() (*goose.Provider, error) {
+	fsys, err := fs.Sub(Migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectPostgres
+	if db.engine == SQLite {
+		dialect = goose.DialectSQLite3
+	}
+	return goose.NewProvider(dialect, db.db, fsys, goose.WithGoMigrations(db.goMigrations()...))
+}
+
 // goMigrations are the migrations that differ by engine, numbered among
 // the SQL files.
 func (db *DB) goMigrations() []*goose.Migration {
@@ -190,10 +196,9 @@ func (db *DB) goMigrations() []*goose.Migration {
 	}
 	return []*goose.Migration{
 		// A fill factor leaves room on each page of transfers for the new
-		// versions of its rows: a withdrawal saves its row twice within
-		// milliseconds of inserting it, and with no index reading a column a
-		// save changes (migration 8), each save is then a HOT update on the
-		// row's own page. Pages are pruned of the old versions as they fill,
+		// versions of its rows: a transfer is saved within milliseconds of
+		// being inserted, and with no index reading a column a save changes
+		// (migration 8), the save is then a HOT update on the row's own page. Pages are pruned of the old versions as they fill,
 		// without vacuum. SQLite updates in place and has no such setting.
 		goose.NewGoMigration(9, postgresOnly(postgresMigrations[9][0]), postgresOnly(postgresMigrations[9][1])),
 	}
@@ -214,12 +219,7 @@ func GoMigrations() string {
 
 // Version returns the current schema version.
 func (db *DB) Version(ctx context.Context) (int64, error) {
-	fsys, _ := fs.Sub(Migrations, "migrations")
-	dialect := goose.DialectPostgres
-	if db.engine == SQLite {
-		dialect = goose.DialectSQLite3
-	}
-	p, err := goose.NewProvider(dialect, db.db, fsys, goose.WithGoMigrations(db.goMigrations()...))
+	p, err := db.migrations()
 	if err != nil {
 		return 0, err
 	}

@@ -327,42 +327,20 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	h.stop = stop
 	// Every replica recovers unfinished transfers; leases in the database keep
 	// two replicas off one transfer.
-	h.jobs.Add(1)
-	go func() {
-		defer h.jobs.Done()
-		t := time.NewTicker(recoverEvery)
-		defer t.Stop()
-		for {
-			if n, err := h.transfers.Recover(jobCtx, 16); err != nil && jobCtx.Err() == nil {
-				cfg.Logger.Warn("transfer recovery", "err", err)
-			} else if n > 0 {
-				cfg.Logger.Info("transfers recovered", "count", n)
-			}
-			select {
-			case <-jobCtx.Done():
-				return
-			case <-t.C:
-			}
+	h.every(jobCtx, recoverEvery, func(ctx context.Context) {
+		if n, err := h.transfers.Recover(ctx, 16); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("transfer recovery", "err", err)
+		} else if n > 0 {
+			cfg.Logger.Info("transfers recovered", "count", n)
 		}
-	}()
+	})
 	// Every replica vacuums the list of unfinished transfers, which churns
 	// at the rate of transfers; vacuums from several replicas just queue.
-	h.jobs.Add(1)
-	go func() {
-		defer h.jobs.Done()
-		t := time.NewTicker(tidyEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-jobCtx.Done():
-				return
-			case <-t.C:
-			}
-			if err := h.db.TidyUnfinished(jobCtx); err != nil && jobCtx.Err() == nil {
-				cfg.Logger.Warn("tidy unfinished transfers", "err", err)
-			}
+	h.every(jobCtx, tidyEvery, func(ctx context.Context) {
+		if err := h.db.TidyUnfinished(ctx); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("tidy unfinished transfers", "err", err)
 		}
-	}()
+	})
 	// Every replica pulls product data (publication is idempotent by content,
 	// so replicas pulling at once store each version once) and loads what
 	// others stored.
@@ -406,31 +384,39 @@ func openHub(ctx context.Context, cfg hubConfig) (_ *hub, err error) {
 	}()
 	// Every replica purges; the deletes are idempotent, so they need no
 	// coordination.
+	h.every(jobCtx, purgeEvery, func(ctx context.Context) {
+		if err := h.oauth.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("purge expired tokens and flows", "err", err)
+		}
+		if err := h.db.PurgeWebState(ctx, time.Now(), time.Hour); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("purge sessions and sign-in failures", "err", err)
+		}
+		if h.calls != nil {
+			if err := h.calls.PurgeCalls(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				cfg.Logger.Warn("purge api calls", "err", err)
+			}
+		}
+	})
+	return h, nil
+}
+
+// every runs fn at once and then every d, on a goroutine of h's jobs, until
+// ctx ends.
+func (h *hub) every(ctx context.Context, d time.Duration, fn func(context.Context)) {
 	h.jobs.Add(1)
 	go func() {
 		defer h.jobs.Done()
-		t := time.NewTicker(purgeEvery)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
-			if err := h.oauth.PurgeExpired(jobCtx); err != nil && jobCtx.Err() == nil {
-				cfg.Logger.Warn("purge expired tokens and flows", "err", err)
-			}
-			if err := h.db.PurgeWebState(jobCtx, time.Now(), time.Hour); err != nil && jobCtx.Err() == nil {
-				cfg.Logger.Warn("purge sessions and sign-in failures", "err", err)
-			}
-			if h.calls != nil {
-				if err := h.calls.PurgeCalls(jobCtx, time.Now()); err != nil && jobCtx.Err() == nil {
-					cfg.Logger.Warn("purge api calls", "err", err)
-				}
-			}
+			fn(ctx)
 			select {
-			case <-jobCtx.Done():
+			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
 		}
 	}()
-	return h, nil
 }
 
 // bankSyncEvery is how often a replica reloads the bank registry.
